@@ -1,0 +1,24 @@
+"""The `blacklist` console script: the composition root, the one place that wires
+web, scheduler, rules and blacklist together. Each command is a few lines over a service."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from blacklist.settings import Settings
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Work-safety credit blacklist and joint-punishment engine."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Settings.from_env()
+
+
+from cli import commands  # noqa: E402,F401  (registers the commands)

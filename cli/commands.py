@@ -1,0 +1,122 @@
+"""Commands grouped by noun."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+from sqlalchemy.orm import Session
+
+from blacklist.clock import today
+from blacklist.db import make_engine, make_sessionmaker
+from blacklist.ingest import IngestReport, Ingestor, Rejection
+from blacklist.migrate import upgrade
+from blacklist.settings import Settings
+from blacklist.tokens import ROLES, create_token
+from cli import main
+
+
+def open_session(settings: Settings) -> Session:
+    return make_sessionmaker(make_engine(settings.database_url))()
+
+
+@main.command()
+@click.pass_obj
+def init(settings: Settings) -> None:
+    """Create or upgrade the database (idempotent)."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    click.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", required=True, help="Who holds the token (shown in the audit log).")
+@click.pass_obj
+def tokens_create(settings: Settings, role: str, name: str) -> None:
+    """Create a token; it is printed once, alone on the last line."""
+    with open_session(settings) as session, session.begin():
+        plain, token = create_token(session, role=role, name=name)
+    click.echo(f"token {token.id} for {name} ({role}); store it now, it is not shown again:")
+    click.echo(plain)
+
+
+def _read_lines(handle: Any, report: IngestReport) -> Iterator[tuple[int, Any]]:
+    """`(line number, object)` for each non-blank line; bad JSON is reported, not raised."""
+    for number, raw in enumerate(handle, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            report.rejected.append(Rejection(number, None, {"": [f"not valid JSON: {exc}"]}))
+
+
+def _print_summary(file: Path, report: IngestReport, evaluated: dict[str, int]) -> None:
+    click.echo(f"read {report.total} records from {file}: {report.accepted} accepted, "
+               f"{report.unchanged} unchanged, {report.new_versions} new versions, "
+               f"{len(report.rejected)} rejected")
+    for key, value in evaluated.items():
+        click.echo(f"{key.replace('_', ' ')}: {value}")
+    shown = sorted(report.rejected, key=lambda r: r.index)
+    for rejection in shown[:1000]:
+        problems = "; ".join(f"{name or 'record'}: {' '.join(msgs)}" for name, msgs in rejection.errors.items())
+        label = f" ({rejection.record_id})" if rejection.record_id else ""
+        click.echo(f"  line {rejection.index}{label}: {problems}", err=True)
+    if len(shown) > 1000:
+        click.echo(f"  ... and {len(shown) - 1000} more rejected lines", err=True)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--no-evaluate", is_flag=True, help="Store only; evaluate later.")
+@click.pass_obj
+def import_(settings: Settings, file: Path, no_evaluate: bool) -> None:
+    """Ingest a JSON Lines file of records (streamed, constant memory)."""
+    from rules.service import reevaluate_after_ingest
+
+    session = open_session(settings)
+    ingestor = Ingestor(session, today=today(settings.timezone), id_key=settings.id_hash_key)
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=file.stat().st_size, unit="B", unit_scale=True, desc="import", file=sys.stderr)
+    with file.open("rb") as handle:
+
+        def progress(_n: int) -> None:
+            session.commit()  # each chunk is durable on its own: a crash loses no finished chunk
+            if bar is not None:
+                bar.update(handle.tell() - bar.n)
+
+        report = ingestor.run(_read_lines(handle, ingestor.report), progress)
+        session.commit()
+    if bar is not None:
+        bar.close()
+    evaluated = {} if no_evaluate else reevaluate_after_ingest(session, report, settings)
+    session.commit()
+    session.close()
+    _print_summary(file, report, evaluated)
+    if report.rejected:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", type=int, help="gunicorn worker processes (default BLACKLIST_WORKERS or 2)")
+@click.option("--threads", type=int, help="threads per worker (default BLACKLIST_THREADS or 4)")
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the API and pages with gunicorn."""
+    from cli.serving import run_gunicorn
+
+    run_gunicorn(settings, host, port, workers or settings.workers, threads or settings.threads)

@@ -1,0 +1,38 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from blacklist.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from explicit settings (tests) or the environment (deployments)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        JSON_SORT_KEYS=False,
+        API_TITLE="Work-safety credit blacklist and joint-punishment API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="/docs",
+        OPENAPI_REDOC_URL="/static/redoc.standalone.js",
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.getLogger("blacklist").setLevel(logging.INFO)
+
+    from web import api, auth, context, errors
+
+    context.init_app(app, settings)
+    errors.init_app(app)
+    auth.init_app(app)
+    api.init_app(app)
+    return app
