@@ -174,7 +174,7 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    subject: Mapped[Subject] = relationship(lazy="joined")
+    subject: Mapped[Subject] = relationship(lazy="joined", innerjoin=True)
     __mapper_args__ = {"version_id_col": row_version}
 
 
@@ -200,7 +200,7 @@ class Listing(Base):
     early_removal_from: Mapped[dt.date | None] = mapped_column(Date)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    subject: Mapped[Subject] = relationship(lazy="joined")
+    subject: Mapped[Subject] = relationship(lazy="joined", innerjoin=True)
 
 
 class ListingEvent(Base):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from blacklist.db import make_engine, make_sessionmaker
+from blacklist.eligibility import MeasureCatalog
+from blacklist.receipts import Signer
 from blacklist.settings import Settings
+from blacklist.workdays import WorkdayCalendar
 
 
 @dataclass
@@ -18,12 +21,14 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
     extra: dict[str, Any]
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     engine = make_engine(settings.database_url)
-    app.extensions["blacklist"] = Services(settings, engine, make_sessionmaker(engine), {})
+    app.extensions["blacklist"] = Services(settings, engine, make_sessionmaker(engine),
+                                             make_sessionmaker(engine, write=False), {})
 
     @app.teardown_appcontext
     def _close(exc: BaseException | None) -> None:
@@ -42,10 +47,42 @@ def services() -> Services:
 def db() -> Session:
     """The request's session; the view commits what it changed."""
     if "db" not in g:
-        g.db = services().sessions()
+        svc = services()
+        g.db = (svc.readers if request.method in ("GET", "HEAD") else svc.sessions)()
     session: Session = g.db
     return session
 
 
 def settings() -> Settings:
     return services().settings
+
+
+def calendar() -> WorkdayCalendar:
+    """The working-day calendar, with the deployment's announced holidays if configured."""
+    extra = services().extra
+    if "calendar" not in extra:
+        path = services().settings.holidays_file
+        extra["calendar"] = WorkdayCalendar.from_file(path) if path else WorkdayCalendar()
+    cal: WorkdayCalendar = extra["calendar"]
+    return cal
+
+
+def catalog() -> MeasureCatalog:
+    """The measures catalogue of the loaded rule packs."""
+    extra = services().extra
+    if "catalog" not in extra:
+        from rules.catalog import default_catalog
+
+        extra["catalog"] = default_catalog()
+    found: MeasureCatalog = extra["catalog"]
+    return found
+
+
+def signer() -> Signer:
+    """The deployment's receipt signer (key created on first use if none is configured)."""
+    extra = services().extra
+    if "signer" not in extra:
+        path = services().settings.signing_key_path or "instance/signing_key.pem"
+        extra["signer"] = Signer.from_file(path)
+    found: Signer = extra["signer"]
+    return found

@@ -31,6 +31,7 @@ class IngestResultSchema(Schema):
     rejected = fields.List(fields.Nested(RejectedSchema))
     cases_opened = fields.Integer()
     cases_withdrawn = fields.Integer()
+    listings_withdrawn = fields.Integer()
 
 
 def json_body() -> Any:

@@ -1,0 +1,189 @@
+"""A pure-Python evaluator of the pack conditions, and why each other rule did not fire."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rules import facts as factmod
+from rules import language
+from rules.facts import Context, Fact, Relax
+from rules.packs import Pack, Rule
+
+REASONS = ("out_of_scope", "no_effective_penalty", "below_threshold", "outside_window",
+           "no_matching_record", "set_aside", "no_pack")
+_GRADE_NAMES = {rank: name for name, rank in language.GRADE_RANKS.items()}
+_OPS = {"$gte": "at least", "$gt": "more than", "$lte": "at most", "$lt": "less than"}
+
+
+@dataclass(frozen=True)
+class Miss:
+    """Why one rule did not fire for one subject."""
+
+    rule: str
+    reason: str
+    text: str
+
+
+def fired(pack: Pack, facts: Sequence[Fact]) -> dict[str, list[Fact]]:
+    """Rule id -> the facts that satisfy its condition, in assertion order."""
+    result: dict[str, list[Fact]] = {}
+    for rule in pack.rules:
+        hits = [fact for fact in facts if language.matches(rule.when, fact.data)]
+        if hits:
+            result[rule.id] = hits
+    return result
+
+
+def first(hits: Sequence[Fact]) -> Fact:
+    """The fact that satisfied a rule first (date, then the lower record id)."""
+    return min(hits, key=lambda fact: fact.rank)
+
+
+def _dates(ctx: Context, ids: Sequence[str]) -> str:
+    return ", ".join(f"{i} of {ctx.by_id[i].day}" for i in ids)
+
+
+def _counted(count: int, label: str) -> str:
+    return f"{count} {label.replace('accidents', 'accident') if count == 1 else label}"
+
+
+def _kinds(kinds: Sequence[str]) -> str:
+    names = [f"{kind}s" if kind != "agency" else "agencies" for kind in kinds]
+    return names[0] + " only" if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _describe_failure(rule: Rule, pack: Pack, fact: Fact, ctx: Context) -> str:
+    failed = language.failed_comparisons(rule.when, fact.data)
+    months = pack.param("window_months")
+    if fact.kind == "window" and rule.window is not None:
+        accidents = [i for i in fact.evidence if ctx.by_id[i].type == "accident"]
+        parts = []
+        for op, name, limit in failed:
+            if name == "count":
+                parts.append(f"at most {_counted(fact.data['count'], rule.window.label)} within "
+                             f"{months} months ({_dates(ctx, accidents)}); needs {_OPS[op]} "
+                             f"{limit}")
+            elif name == "deaths":
+                parts.append(f"{rule.window.label} within {months} months ({_dates(ctx, accidents)})"
+                             f" cause at most {fact.data['deaths']} deaths; needs {_OPS[op]} {limit}")
+            else:
+                parts.append(f"{name} {fact.data.get(name)}; needs {_OPS[op]} {limit}")
+        return "; ".join(parts)
+    record = fact.data.get("record_id", "")
+    parts = []
+    for op, name, limit in failed:
+        if name in ("grade_rank", "accident_grade_rank"):
+            have = _GRADE_NAMES.get(int(fact.data[name]), str(fact.data[name]))
+            need = _GRADE_NAMES.get(int(limit), str(limit))
+            suffix = " or above" if op == "$gte" else ""
+            parts.append(f"{record} ({ctx.by_id[record].day}) is of grade {have}; "
+                         f"needs {need}{suffix}")
+        else:
+            parts.append(f"{record} has {name} {fact.data.get(name)}; needs {_OPS[op]} {limit}")
+    return "; ".join(parts)
+
+
+def _near_miss(rule: Rule, pack: Pack, facts: Sequence[Fact], ctx: Context) -> str | None:
+    candidates = []
+    for fact in facts:
+        if language.matches(rule.when, fact.data, relax=True):
+            failed = language.failed_comparisons(rule.when, fact.data)
+            closeness = tuple(-float(fact.data.get(name, 0)) for _, name, _ in failed)
+            candidates.append(((len(failed), closeness, fact.rank), fact))
+    if not candidates:
+        return None
+    return _describe_failure(rule, pack, min(candidates, key=lambda c: c[0])[1], ctx)
+
+
+def _relaxed_hit(ctx: Context, subject_key: str, pack: Pack, rule: Rule,
+                 relax: Relax) -> Fact | None:
+    facts = factmod.build(ctx, subject_key, pack, relax)
+    hits = [fact for fact in facts if language.matches(rule.when, fact.data)]
+    return first(hits) if hits else None
+
+
+def _relaxed_records(ctx: Context, subject_key: str, pack: Pack, fact: Fact) -> list[str]:
+    return [i for i in fact.evidence
+            if ctx.blocker(ctx.by_id[i], subject_key, pack, factmod.STRICT) is not None]
+
+
+def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule,
+            facts: Sequence[Fact]) -> Miss:
+    """The reason (and a sentence with the deciding numbers or dates) a rule did not fire."""
+    def miss(reason: str, text: str) -> Miss:
+        return Miss(rule.id, reason, text)
+
+    records = ctx.by_subject[subject_key]
+    kind = records[0].subject_kind
+    if kind not in pack.scope_kinds:
+        return miss("out_of_scope", f"{pack.id} applies to {_kinds(pack.scope_kinds)}, "
+                                    f"not to a {kind}")
+    if kind not in rule.applies_to:
+        return miss("out_of_scope", f"{rule.id} applies to {_kinds(rule.applies_to)}, "
+                                    f"not to a {kind}")
+    state, why = ctx.unit_scope(subject_key, pack) if kind == "unit" else ("in", "")
+    if state == "out":
+        return miss("out_of_scope", f"{why} ({pack.scope_description})")
+
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(out_of_scope=True))
+    if hit is not None:
+        whys = {ctx.record_scope(ctx.by_id[i], subject_key, pack)[1]
+                for i in _relaxed_records(ctx, subject_key, pack, hit)}
+        return miss("out_of_scope", "; ".join(sorted(w for w in whys if w))
+                    or f"the supporting records are outside the scope of {pack.id}")
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(set_aside=True))
+    if hit is not None:
+        late = [i for i in _relaxed_records(ctx, subject_key, pack, hit)
+                if ctx.by_id[i].day > ctx.as_of]
+        return miss("set_aside", f"{_dates(ctx, late)} dated after as_of {ctx.as_of}, "
+                                 "set aside; without it the rule does not fire")
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(revoked=True))
+    if hit is not None:
+        revoked = [i for i in _relaxed_records(ctx, subject_key, pack, hit)
+                   if not ctx.by_id[i].effective]
+        reason = ("no_effective_penalty"
+                  if any(ctx.by_id[i].type == "penalty" for i in revoked) else "no_matching_record")
+        return miss(reason, f"{_dates(ctx, revoked)} revoked; a revoked record supports nothing")
+    if pack.requires_penalty:
+        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(penalised=True))
+        if hit is not None:
+            accidents = [i for i in hit.evidence if ctx.by_id[i].type == "accident"]
+            return miss("no_effective_penalty",
+                        f"{_dates(ctx, accidents)} would meet {rule.id}, but no effective "
+                        "penalty against this subject names "
+                        + ("it" if len(accidents) == 1 else "any of them"))
+        if not any(f.kind == "penalty" for f in facts):
+            return miss("no_effective_penalty",
+                        f"no effective penalty against this subject under {pack.id} "
+                        f"({pack.document} requires one for every listing)")
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(other_packs=True))
+    if hit is not None:
+        others = _relaxed_records(ctx, subject_key, pack, hit)
+        notes = []
+        for record_id in others:
+            conduct = ctx.conduct(ctx.by_id[record_id])
+            governing = _pack_name(ctx, conduct)
+            notes.append(f"{record_id} (conduct {conduct}) falls under {governing}")
+        return miss("no_matching_record", "; ".join(notes) + f", not under {pack.id} "
+                    f"({pack.conduct_from}..{pack.conduct_until or 'open'})")
+    if rule.window is not None:
+        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(unbounded_window=True))
+        if hit is not None:
+            accidents = [i for i in hit.evidence if ctx.by_id[i].type == "accident"]
+            span = f"{ctx.by_id[accidents[0]].day} and {ctx.by_id[accidents[-1]].day}"
+            what = (_counted(len(accidents), rule.window.label) if rule.window.measure == "count"
+                    else f"{rule.window.label} with {hit.data['deaths']} deaths in all")
+            return miss("outside_window", f"{what}, but {span} are not within "
+                                          f"{pack.param('window_months')} months")
+    text = _near_miss(rule, pack, facts, ctx)
+    if text:
+        return miss("below_threshold", text)
+    return miss("no_matching_record", f"no record matches: {rule.needs}")
+
+
+def _pack_name(ctx: Context, conduct: Any) -> str:
+    """The id of the pack in force on a conduct day, or a note that none is."""
+    pack = next((p for p in ctx.packs if p.covers(conduct)), None)
+    return pack.id if pack is not None else "no pack (before every regime)"

@@ -1,0 +1,166 @@
+"""The regulator's workflow end to end over HTTP: proposal → notice → decision → listing,
+early removal, restore, withdrawal, and the two time axes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from blacklist.audit import verify
+from tests.conftest import Client
+from tests.factories import UNIT, accident, penalty, unit
+
+MAIN = {"name": "张某", "id_number": "11010519491231002X"}
+
+
+def major_accident_records(executed: bool | None = None, status: str = "effective") -> list[dict[str, Any]]:
+    """mem11.a1 (应急管理部令第11号 Art 5(1)): a major liability accident and a penalty naming it."""
+    pen = penalty("PEN-A1", accident_id="ACC-A1", status=status)
+    if executed is not None:
+        pen["executed"] = executed
+    return [accident("ACC-A1", subject=unit(main_person=MAIN), deaths=11, occurred_on="2024-05-06"), pen]
+
+
+def ingest(client: Client, token: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    response = client.post("/api/v1/records", token, json=records)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def unit_case(client: Client, reg: str) -> dict[str, Any]:
+    items = client.get("/api/v1/cases", reg, params={"uscc": UNIT}).json()["items"]
+    assert len(items) == 1, items
+    return items[0]
+
+
+@pytest.fixture
+def tokens(token: Any) -> dict[str, str]:
+    return {"system": token("system"), "regulator": token("regulator", "王科长"), "officer": token("officer")}
+
+
+def decide(client: Client, reg: str, case_id: int, day: str, **kw: Any) -> Any:
+    body = {"outcome": "list", "decided_on": day, "document_no": "陕应急信决〔2024〕1号", "reason": "事故责任"}
+    body.update(kw)
+    return client.post(f"/api/v1/cases/{case_id}/decision", reg, json=body)
+
+
+def check(client: Client, officer: str, as_of: str, **params: Any) -> dict[str, Any]:
+    response = client.get("/api/v1/eligibility", officer,
+                          params={"uscc": UNIT, "domain": "procurement", "as_of": as_of, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def listed_case(client: Client, tokens: dict[str, str], executed: bool | None = None) -> dict[str, Any]:
+    result = ingest(client, tokens["system"], major_accident_records(executed))
+    assert result["cases_opened"] == 2  # the unit and its main person in charge
+    case = unit_case(client, tokens["regulator"])
+    assert client.post(f"/api/v1/cases/{case['id']}/notice", tokens["regulator"],
+                       json={"served_on": "2024-09-23"}).status_code == 200
+    response = decide(client, tokens["regulator"], case["id"], "2024-09-30")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_case_walks_from_proposal_to_listing(client: Client, tokens: dict[str, str], db: Session) -> None:
+    reg = tokens["regulator"]
+    ingest(client, tokens["system"], major_accident_records())
+    case = unit_case(client, reg)
+    assert (case["status"], case["rule"], case["list"]) == ("proposed", "mem11.a1", "serious_untrustworthy")
+    assert case["evidence"] == ["ACC-A1", "PEN-A1"]
+    assert case["authority"]["region"] == "610000"
+
+    # no decision to list before the party is notified
+    early = decide(client, reg, case["id"], "2024-09-24")
+    assert early.status_code == 409 and "notified" in early.json()["detail"]
+
+    # notice on Monday 2024-09-23: 5 working days are 24, 25, 26, 27 and Sunday 29 (a swapped
+    # working day before National Day), so the statement period ends on 2024-09-29
+    served = client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={"served_on": "2024-09-23"}).json()
+    assert (served["status"], served["statement_ends"]) == ("notified", "2024-09-29")
+
+    refused = decide(client, reg, case["id"], "2024-09-29")
+    assert refused.status_code == 409
+    assert refused.json()["statement_period_ends"] == "2024-09-29"
+    assert decide(client, reg, case["id"], "2024-09-29", statement_waived=True).status_code == 200
+
+    detail = client.get(f"/api/v1/cases/{case['id']}", reg).json()
+    assert detail["status"] == "decided" and detail["decided_by"] == "王科长"
+    assert [e["record_id"] for e in detail["evidence_records"]] == ["ACC-A1", "PEN-A1"]
+    assert [h["action"] for h in detail["history"]] == ["case.proposed", "case.notified", "case.decided"]
+    assert "11010519491231002X" not in str(detail)
+
+    listing = client.get(f"/api/v1/listings/{detail['listing_id']}", tokens["officer"]).json()
+    assert (listing["period_start"], listing["period_end"], listing["early_removal_from"]) == (
+        "2024-09-29", "2027-09-28", "2025-09-29")
+
+    again = decide(client, reg, case["id"], "2024-10-08")
+    assert again.status_code == 409 and "already decided" in again.json()["detail"]
+    assert verify(db).ok
+
+
+def test_reject_and_refusals(client: Client, tokens: dict[str, str]) -> None:
+    reg = tokens["regulator"]
+    ingest(client, tokens["system"], major_accident_records())
+    case = unit_case(client, reg)
+    assert client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={"served_on": "2030-01-01"}).status_code == 422
+    assert client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={}).status_code == 422
+    assert client.post("/api/v1/cases/999999/notice", reg, json={"served_on": "2024-09-23"}).status_code == 404
+    rejected = decide(client, reg, case["id"], "2024-09-24", outcome="reject")
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={"served_on": "2024-09-23"}).status_code == 409
+    assert client.get("/api/v1/cases", tokens["officer"]).status_code == 403
+    assert client.get("/api/v1/cases", reg, params={"status": "bogus"}).status_code == 422
+
+
+def test_period_boundaries_in_eligibility(client: Client, tokens: dict[str, str]) -> None:
+    listed_case(client, tokens)
+    officer = tokens["officer"]
+    assert check(client, officer, "2024-09-29")["eligible"] is True   # the day before the decision
+    answer = check(client, officer, "2024-09-30")                      # decided on D: in force on D
+    assert answer["eligible"] is False and answer["effect"] == "prohibited"
+    assert answer["listings"][0]["period_end"] == "2027-09-29"
+    assert check(client, officer, "2027-09-29")["eligible"] is False   # the last day
+    assert check(client, officer, "2027-09-30")["eligible"] is True    # eligible again
+
+
+def test_early_removal_boundary_conditions_and_restore(client: Client, tokens: dict[str, str]) -> None:
+    reg, officer = tokens["regulator"], tokens["officer"]
+    listing_id = listed_case(client, tokens)["listing_id"]
+    url = f"/api/v1/listings/{listing_id}/early-removal"
+    too_early = client.post(url, reg, json={"applied_on": "2025-09-29", "decided_on": "2025-10-10",
+                                            "outcome": "granted"})
+    assert too_early.status_code == 409 and too_early.json()["first_allowed"] == "2025-09-30"
+    not_performed = client.post(url, reg, json={"applied_on": "2025-09-30", "decided_on": "2025-10-10",
+                                                "outcome": "granted"})
+    assert not_performed.status_code == 422
+    assert "penalty_not_performed" in not_performed.json()["errors"]
+    ingest(client, tokens["system"], [major_accident_records(executed=True)[1]])  # penalty now performed
+    granted = client.post(url, reg, json={"applied_on": "2025-09-30", "decided_on": "2025-10-10",
+                                          "outcome": "granted", "reason": "信用修复"})
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["last_day_in_force"] == "2025-10-09"
+    assert check(client, officer, "2025-10-09")["eligible"] is False
+    assert check(client, officer, "2025-10-10")["eligible"] is True
+    twice = client.post(url, reg, json={"applied_on": "2025-09-30", "decided_on": "2025-10-11", "outcome": "granted"})
+    assert twice.status_code == 409
+    restored = client.post(f"/api/v1/listings/{listing_id}/restore", reg,
+                           json={"decided_on": "2025-12-01", "reason": "材料伪造"})
+    assert restored.status_code == 200
+    assert check(client, officer, "2025-10-10")["eligible"] is False
+
+
+def test_withdrawal_changes_answers_only_from_when_it_was_known(client: Client, tokens: dict[str, str]) -> None:
+    officer = tokens["officer"]
+    listed_case(client, tokens)
+    before = check(client, officer, "2025-03-01")
+    assert before["eligible"] is False
+    known_then = dt.datetime.now(dt.timezone.utc).isoformat()
+    result = ingest(client, tokens["system"], [major_accident_records(status="revoked")[1]])
+    assert result["listings_withdrawn"] == 1
+    assert check(client, officer, "2025-03-01")["eligible"] is True
+    replay = check(client, officer, "2025-03-01", known_at=known_then)
+    assert replay["eligible"] is False and replay["list_version"] == before["list_version"]
