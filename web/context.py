@@ -71,9 +71,9 @@ def catalog() -> MeasureCatalog:
     """The measures catalogue of the loaded rule packs."""
     extra = services().extra
     if "catalog" not in extra:
-        from rules.catalog import default_catalog
+        from rules.catalog import PackCatalog
 
-        extra["catalog"] = default_catalog()
+        extra["catalog"] = PackCatalog(packs())
     found: MeasureCatalog = extra["catalog"]
     return found
 
@@ -86,3 +86,13 @@ def signer() -> Signer:
         extra["signer"] = Signer.from_file(path)
     found: Signer = extra["signer"]
     return found
+
+
+def packs() -> Any:
+    """The rule packs in force for this deployment (packaged ones plus local overrides)."""
+    extra = services().extra
+    if "packs" not in extra:
+        from rules.packs import load_packs
+
+        extra["packs"] = load_packs(overrides=services().settings.pack_files or None)
+    return extra["packs"]

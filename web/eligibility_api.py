@@ -70,7 +70,8 @@ def subject_ref(raw: Any, path: str) -> tuple[str, str, dict[str, Any]]:
             raise InvalidIdentifierError("format", "must be a string")
         valid = validate_id_number(number)
     except InvalidIdentifierError as exc:
-        field = f"{path}.uscc" if uscc is not None else f"{path}.id_number"
+        name = "uscc" if uscc is not None else "id_number"
+        field = f"{path}.{name}" if path else name
         shown = repr(uscc) + ": " if uscc is not None else ""
         raise InvalidInputError(f"invalid {'unified social credit code' if uscc is not None else 'identity number'}"
                                 f": {shown}{exc}", errors={field: [str(exc)]}, reason=exc.code) from None
@@ -102,7 +103,7 @@ def _single(ref: tuple[str, str, dict[str, Any]], domain: str, args: dict[str, A
 @require("officer")
 def get_eligibility(args: dict[str, Any]) -> dict[str, Any]:
     """May this unit take part in this activity on this day?"""
-    ref = subject_ref({"uscc": args["uscc"]}, "uscc")
+    ref = subject_ref({"uscc": args["uscc"]}, "")
     return _single(ref, args["domain"], args)
 
 

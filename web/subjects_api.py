@@ -45,7 +45,7 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
 @require("officer")
 def history(args: dict[str, Any], uscc: str) -> dict[str, Any]:
     """A unit's full history: records with versions, cases, listings and their events."""
-    _, code, _ = subject_ref({"uscc": uscc}, "uscc")
+    _, code, _ = subject_ref({"uscc": uscc}, "")
     as_of, known_at = axes(args)
     session = db()
     subject = session.scalars(select(Subject).where(Subject.uscc == code)).one_or_none()

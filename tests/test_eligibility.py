@@ -1,0 +1,195 @@
+"""Eligibility over HTTP: each domain's effect, code normalisation, errors, receipts,
+batches at and over the limit, name search, roles and quotas."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from blacklist.models import Check
+from tests.conftest import Client, serve
+from tests.factories import AGENCY, PERSON, UNIT, penalty, person, unit
+from tests.test_workflow import listed_case
+
+EXPECTED_EFFECTS = {
+    "procurement": "prohibited", "bidding": "restricted", "land": "restricted", "mining_rights": "restricted",
+    "financing": "reference", "securities": "restricted", "project_approval": "prohibited",
+    "fiscal_support": "restricted", "honours": "prohibited", "qualification": "restricted",
+    "market_entry": "restricted", "insurance": "reference", "import_export": "reference",
+    "exit_entry": "reference", "inspection": "heightened_supervision",
+}
+
+
+@pytest.fixture
+def tokens(token: Any) -> dict[str, str]:
+    return {"system": token("system"), "regulator": token("regulator"), "officer": token("officer")}
+
+
+def get(client: Client, t: str, **params: Any) -> Any:
+    return client.get("/api/v1/eligibility", t, params=params)
+
+
+def test_each_domain_has_its_effect_for_a_listed_unit(client: Client, tokens: dict[str, str]) -> None:
+    # regulations.md §6: the catalogue of joint-punishment measures
+    listed_case(client, tokens)
+    for domain, effect in EXPECTED_EFFECTS.items():
+        body = get(client, tokens["officer"], uscc=UNIT, domain=domain, as_of="2025-01-01").json()
+        assert body["effect"] == effect, domain
+        assert body["eligible"] is (effect not in ("prohibited", "restricted")), domain
+        [measure] = body["measures"]
+        assert measure["implementer"] and measure["basis"]
+        [listing] = body["listings"]
+        assert (listing["rule"], listing["document_no"]) == ("mem11.a1", "陕应急信决〔2024〕1号")
+
+
+def test_codes_are_normalised(client: Client, tokens: dict[str, str]) -> None:
+    listed_case(client, tokens)
+    for variant in (" 91110000710924945a ", "９１１１００００７１０９２４９４５Ａ", "9111 0000 7109 2494 5A"):
+        body = get(client, tokens["officer"], uscc=variant, domain="procurement", as_of="2025-01-01").json()
+        assert body["subject"]["uscc"] == UNIT and body["eligible"] is False
+
+
+def test_a_valid_unknown_code_is_eligible_with_no_record(client: Client, tokens: dict[str, str]) -> None:
+    body = get(client, tokens["officer"], uscc=AGENCY, domain="bidding").json()
+    assert body["eligible"] is True and body["effect"] == "none" and "no record" in body["note"]
+    assert body["listings"] == [] and body["check_id"] and body["list_version"]
+
+
+@pytest.mark.parametrize(("code", "fragment"), [
+    ("9111000071092494", "18 characters"),
+    ("91110000710924945I", "'I'"),
+    ("91110000710924945B", "expected 'A'"),
+])
+def test_a_malformed_code_is_a_422_saying_what_is_wrong(client: Client, tokens: dict[str, str], code: str,
+                                                        fragment: str) -> None:
+    response = get(client, tokens["officer"], uscc=code, domain="procurement")
+    assert response.status_code == 422
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert fragment in body["detail"] and any(fragment in m for m in body["errors"]["uscc"])
+    assert set(body) >= {"type", "title", "status", "detail", "errors"}
+
+
+def test_an_unknown_domain_lists_the_valid_ones(client: Client, tokens: dict[str, str]) -> None:
+    response = get(client, tokens["officer"], uscc=UNIT, domain="casino")
+    assert response.status_code == 422
+    assert set(EXPECTED_EFFECTS) | {"executive_position"} <= set(response.json()["valid_domains"])
+
+
+def test_missing_fields_and_bad_dates_are_422(client: Client, tokens: dict[str, str]) -> None:
+    assert get(client, tokens["officer"], domain="procurement").status_code == 422
+    assert get(client, tokens["officer"], uscc=UNIT, domain="procurement", as_of="2025-02-30").status_code == 422
+    naive = get(client, tokens["officer"], uscc=UNIT, domain="procurement", known_at="2025-01-01T00:00:00")
+    assert naive.status_code == 422 and "known_at" in naive.json()["errors"]
+
+
+def test_persons_are_checked_by_body_and_never_echoed_whole(client: Client, tokens: dict[str, str], db: Session) -> None:
+    t = tokens["system"]
+    client.post("/api/v1/records", t, json=[penalty("P-PERSON", subject=person(), violations=["permit.none"])])
+    response = client.post("/api/v1/eligibility", tokens["officer"],
+                           json={"subject": {"id_number": PERSON}, "domain": "executive_position"})
+    assert response.status_code == 200, response.text
+    assert PERSON not in response.text
+    assert response.json()["subject"]["id_number_masked"] == PERSON[:6] + "********" + PERSON[-4:]
+    refs = db.scalars(select(Check.subject_ref)).all()
+    assert refs and all(PERSON not in r for r in refs)
+
+
+def test_receipts_verify_and_a_tampered_one_fails(client: Client, tokens: dict[str, str], tmp_path: Any) -> None:
+    listed_case(client, tokens)
+    body = get(client, tokens["officer"], uscc=UNIT, domain="procurement", as_of="2025-01-01").json()
+    receipt = body["receipt"]
+    assert receipt["payload"]["check_id"] == body["check_id"] and receipt["payload"]["eligible"] is False
+    ok = client.post("/api/v1/receipts/verify", json=receipt).json()
+    assert ok["valid"] is True
+    tampered = json.loads(json.dumps(receipt))
+    tampered["payload"]["eligible"] = True
+    bad = client.post("/api/v1/receipts/verify", json=tampered).json()
+    assert bad["valid"] is False and "altered" in bad["reason"]
+    keys = client.get("/api/v1/keys").json()["keys"]
+    assert keys[0]["kid"] == receipt["payload"]["key_id"]
+
+
+def test_batch_answers_in_order_with_one_version_and_one_receipt(client: Client, tokens: dict[str, str]) -> None:
+    listed_case(client, tokens)
+    subjects = [{"uscc": AGENCY}, {"uscc": UNIT}, {"id_number": PERSON}]
+    response = client.post("/api/v1/eligibility/batch", tokens["officer"],
+                           json={"domain": "bidding", "as_of": "2025-01-01", "subjects": subjects})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [r["eligible"] for r in body["results"]] == [True, False, True]
+    assert {r["list_version"] for r in body["results"]} == {body["list_version"]}
+    assert body["receipt"]["payload"]["count"] == 3
+    assert client.post("/api/v1/receipts/verify", json=body["receipt"]).json()["valid"] is True
+
+
+def test_a_batch_at_the_limit_passes_and_over_it_is_413(engine: Any, settings: Any, tokens: dict[str, str]) -> None:
+    from dataclasses import replace
+
+    from web import create_app
+
+    server, base = serve(create_app(replace(settings, batch_limit=50)))
+    try:
+        client = Client(base)
+        at = client.post("/api/v1/eligibility/batch", tokens["officer"],
+                         json={"domain": "land", "subjects": [{"uscc": UNIT}] * 50})
+        assert at.status_code == 200 and len(at.json()["results"]) == 50
+        over = client.post("/api/v1/eligibility/batch", tokens["officer"],
+                           json={"domain": "land", "subjects": [{"uscc": UNIT}] * 51})
+        assert over.status_code == 413 and "at most 50" in over.json()["detail"]
+    finally:
+        server.shutdown()
+
+
+def test_a_batch_with_a_bad_code_names_its_position(client: Client, tokens: dict[str, str]) -> None:
+    response = client.post("/api/v1/eligibility/batch", tokens["officer"],
+                           json={"domain": "land", "subjects": [{"uscc": UNIT}, {"uscc": "123"}]})
+    assert response.status_code == 422 and "subjects[1].uscc" in response.json()["errors"]
+
+
+def test_roles_and_quota(engine: Any, settings: Any, tokens: dict[str, str], client: Client) -> None:
+    assert get(client, "", uscc=UNIT, domain="land").status_code == 401
+    assert get(client, "not-a-token", uscc=UNIT, domain="land").status_code == 401
+    from dataclasses import replace
+
+    from web import create_app
+
+    server, base = serve(create_app(replace(settings, rate_limit="3/minute")))
+    try:
+        limited = Client(base)
+        answers = [get(limited, tokens["officer"], uscc=UNIT, domain="land").status_code for _ in range(4)]
+        assert answers == [200, 200, 200, 429]
+        over = get(limited, tokens["officer"], uscc=UNIT, domain="land")
+        assert int(over.headers["Retry-After"]) > 0
+        assert over.headers["Content-Type"] == "application/problem+json"
+        # another token has its own quota
+        assert get(limited, tokens["regulator"], uscc=UNIT, domain="land").status_code == 200
+    finally:
+        server.shutdown()
+
+
+def test_name_search_ranks_realistic_near_duplicates(client: Client, tokens: dict[str, str]) -> None:
+    names = [("91110000710924945A", "北京燕山石化有限公司"), ("91440105MA59AGQ16J", "北京燕山石油化工有限公司"),
+             ("91430111743169333P", "湖南燕山建材有限责任公司"), ("91430111051692406B", "长沙市岳麓区好运餐饮店")]
+    records = [penalty(f"P{i}", subject=unit(code=c, name=n)) for i, (c, n) in enumerate(names)]
+    client.post("/api/v1/records", tokens["system"], json=records)
+    found = client.get("/api/v1/subjects", tokens["officer"], params={"name": "北京燕山石化（有限公司）"}).json()
+    items = found["items"]
+    assert items[0]["uscc"] == "91110000710924945A" and items[0]["score"] == 100
+    assert items[1]["uscc"] == "91440105MA59AGQ16J"
+    assert all(i["uscc"] != "91430111051692406B" for i in items)
+    assert "verdict" not in json.dumps(items)
+    # a former name still finds the unit
+    client.post("/api/v1/records", tokens["system"], json=[penalty("P9", subject=unit(name="北京新名字化工有限公司"))])
+    renamed = client.get("/api/v1/subjects", tokens["officer"], params={"name": "北京燕山石化有限公司"}).json()["items"]
+    assert renamed[0]["uscc"] == UNIT and renamed[0]["former_name"] is True
+
+
+def test_every_check_is_recorded(client: Client, tokens: dict[str, str], db: Session) -> None:
+    get(client, tokens["officer"], uscc=UNIT, domain="land")
+    [check] = db.scalars(select(Check)).all()
+    assert (check.subject_ref, check.domain, check.eligible) == (f"uscc:{UNIT}", "land", True)
