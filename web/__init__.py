@@ -29,10 +29,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.getLogger("blacklist").setLevel(logging.INFO)
 
-    from web import api, auth, context, errors
+    from web import api, auth, context, errors, metrics
 
     context.init_app(app, settings)
     errors.init_app(app)
     auth.init_app(app)
     api.init_app(app)
+    metrics.init_app(app)
     return app

@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
 
     api.register_blueprint(health.bp)
     api.register_blueprint(records_api.bp)
-    for name in ("evaluations_api", "cases_api", "listings_api", "eligibility_api", "subjects_api", "keys_api"):
+    for name in ("evaluations_api", "cases_api", "listings_api", "eligibility_api", "subjects_api", "keys_api", "deadlines_api"):
         module = _optional(name)
         if module is not None:
             api.register_blueprint(module.bp)

@@ -1,0 +1,104 @@
+"""Health, metrics, OpenAPI, the deadline view, and one error format for every status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from blacklist.errors import ConflictError, InvalidInputError, NotFoundError, PreconditionError
+from tests.conftest import Client
+from tests.test_workflow import ingest, major_accident_records, unit_case
+
+
+def test_healthz_needs_no_token(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_metrics_count_requests(client: Client) -> None:
+    client.get("/healthz")
+    body = client.get("/metrics").text
+    assert 'blacklist_http_requests_total{endpoint="health.healthz",method="GET",status="200"}' in body
+
+
+def test_openapi_documents_every_endpoint(client: Client) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for path in ("/api/v1/records", "/api/v1/evaluations", "/api/v1/cases", "/api/v1/cases/{case_id}",
+                 "/api/v1/cases/{case_id}/notice", "/api/v1/cases/{case_id}/decision", "/api/v1/listings",
+                 "/api/v1/listings/{listing_id}/early-removal", "/api/v1/eligibility", "/api/v1/eligibility/batch",
+                 "/api/v1/subjects/{uscc}", "/api/v1/subjects", "/api/v1/keys", "/api/v1/receipts/verify"):
+        assert path in paths, path
+    assert "422" in paths["/api/v1/eligibility"]["get"]["responses"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_deadline_view_lists_statement_periods_that_ended(client: Client, token: Any) -> None:
+    reg = token("regulator")
+    ingest(client, token("system"), major_accident_records())
+    case = unit_case(client, reg)
+    client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={"served_on": "2024-09-23"})
+    view = client.get("/api/v1/deadlines", reg).json()
+    assert [c["id"] for c in view["awaiting_decision"]] == [case["id"]]
+    assert view["awaiting_decision"][0]["overdue"] is True
+    overdue = client.get("/api/v1/cases", reg, params={"overdue": "true"}).json()["items"]
+    assert [c["id"] for c in overdue] == [case["id"]]
+
+
+ERRORS: list[tuple[Exception, int]] = [
+    (InvalidInputError("bad", errors={"x": ["bad"]}), 422),
+    (PreconditionError("unmet", errors={"c": ["unmet"]}), 422),
+    (NotFoundError("none"), 404),
+    (ConflictError("late", first_allowed="2025-01-01"), 409),
+    (RuntimeError("boom"), 500),
+]
+
+
+@pytest.mark.parametrize(("exc", "status"), ERRORS)
+def test_every_domain_error_becomes_problem_json(exc: Exception, status: int) -> None:
+    from web import errors
+
+    app = Flask(__name__)
+    errors.init_app(app)
+
+    @app.route("/boom")
+    def boom() -> None:
+        raise exc
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert set(body) >= {"type", "title", "status", "detail"} and body["status"] == status
+    if status == 500:
+        assert "boom" not in body["detail"]  # internals never leak
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503])
+def test_every_http_status_becomes_problem_json(status: int) -> None:
+    from web import errors
+
+    app = Flask(__name__)
+    errors.init_app(app)
+
+    @app.route("/s")
+    def s() -> None:
+        exc = HTTPException(description=f"status {status}")
+        exc.code = status
+        raise exc
+
+    response = app.test_client().get("/s")
+    assert response.status_code == status and response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == status
+    if status == 429:
+        assert response.headers["Retry-After"]
+
+
+def test_unknown_path_and_wrong_method_are_problems(client: Client) -> None:
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
+    wrong = client.request("DELETE", "/api/v1/records")
+    assert wrong.status_code == 405 and wrong.headers["Content-Type"] == "application/problem+json"
