@@ -57,8 +57,9 @@ def _empty_tables(engine: Engine) -> None:
 
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
-    """A session on the test database; every table is emptied after the test."""
-    session = make_sessionmaker(engine)()
+    """A session on the test database; every table is emptied after the test.
+    Deferred transactions on SQLite, so a test reading through it never holds the write lock."""
+    session = make_sessionmaker(engine, write=False)()
     try:
         yield session
     finally:
