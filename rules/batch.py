@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -17,6 +17,7 @@ from rules.packs import Pack, load_packs
 logger = logging.getLogger(__name__)
 
 Chunk = list[Mapping[str, Any]]
+Runner = Callable[[Chunk, date, Sequence[Pack], bool, Mapping[str, int]], list[SubjectEvaluation]]
 
 
 class BatchError(RuntimeError):
@@ -61,8 +62,9 @@ def chunks(ctx: Context, chunk_size: int) -> list[Chunk]:
     return result
 
 
-def _run_chunk(records: Chunk, as_of: date, packs: Sequence[Pack], engine: bool,
-               prior_listings: Mapping[str, int]) -> list[SubjectEvaluation]:
+def run_chunk(records: Chunk, as_of: date, packs: Sequence[Pack], engine: bool,
+              prior_listings: Mapping[str, int]) -> list[SubjectEvaluation]:
+    """Evaluate one chunk (runs in a child process)."""
     return evaluate(records, as_of, packs, engine=engine, prior_listings=prior_listings)
 
 
@@ -74,13 +76,15 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 def evaluate_many(records: Iterable[Mapping[str, Any]], as_of: date,
                   packs: Sequence[Pack] | None = None, *, engine: bool = True,
                   prior_listings: Mapping[str, int] | None = None, chunk_size: int = 500,
-                  workers: int = 1) -> list[SubjectEvaluation]:
+                  workers: int = 1, runner: Runner | None = None) -> list[SubjectEvaluation]:
     """``evaluate`` for large batches, chunk by chunk in spawned child processes.
 
     A chunk whose child dies (a segfault in durable_rules) is retried alone in a fresh
     process; if it dies again, BatchError is raised (fail closed). The answer is the one
-    ``evaluate`` gives for the same records.
+    ``evaluate`` gives for the same records. ``runner`` (a module-level function with
+    ``run_chunk``'s signature) replaces the chunk evaluation, for tests.
     """
+    run = runner or run_chunk
     packs = load_packs() if packs is None else tuple(packs)
     ctx = Context(records, as_of, packs)
     prior = dict(prior_listings or {})
@@ -89,7 +93,7 @@ def evaluate_many(records: Iterable[Mapping[str, Any]], as_of: date,
     failed: list[int] = []
     with _pool(workers) as pool:
         futures: dict[int, Future[list[SubjectEvaluation]]] = {
-            index: pool.submit(_run_chunk, chunk, as_of, packs, engine, prior)
+            index: pool.submit(run, chunk, as_of, packs, engine, prior)
             for index, chunk in enumerate(work)}
         for index, future in futures.items():
             try:
@@ -101,7 +105,7 @@ def evaluate_many(records: Iterable[Mapping[str, Any]], as_of: date,
                        index + 1, len(work))
         with _pool(1) as pool:
             try:
-                done[index] = pool.submit(_run_chunk, work[index], as_of, packs, engine,
+                done[index] = pool.submit(run, work[index], as_of, packs, engine,
                                           prior).result()
             except BrokenProcessPool as error:
                 raise BatchError(f"evaluation chunk {index + 1} crashed twice") from error

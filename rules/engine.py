@@ -42,24 +42,35 @@ class _QuietHost(Host):  # type: ignore[misc]
 _lock = threading.Lock()
 _host: _QuietHost | None = None
 _registered: dict[str, str] = {}
+_names: dict[tuple[str, str], str] = {}
 _hits: list[tuple[str, str]] = []
 _sessions = itertools.count(1)
+
+
+def _rule_name(rule_id: str) -> str:
+    return "rule_" + rule_id.replace(".", "_")
 
 
 def ruleset_definition(pack: Pack) -> dict[str, Any]:
     """The durable_rules JSON of a pack: one single-fact rule per pack rule, plus a sentinel."""
     definition: dict[str, Any] = {}
-    for index, rule in enumerate(pack.rules):
-        definition[f"r{index:03d}"] = {"all": [{"m": copy.deepcopy(dict(rule.when))}]}
+    for rule in pack.rules:
+        definition[_rule_name(rule.id)] = {"all": [{"m": copy.deepcopy(dict(rule.when))}]}
     definition[SENTINEL] = {"all": [{"m": {"kind": END_KIND}}]}
     return definition
 
 
 def ruleset_name(pack: Pack) -> str:
     """``pack_id@hash`` of the ruleset's canonical JSON: a changed rule gets a new name."""
+    cached = _names.get((pack.id, pack.digest))
+    if cached is not None:
+        return cached
     text = json.dumps(ruleset_definition(pack), sort_keys=True, ensure_ascii=False,
                       separators=(",", ":"))
-    return f"{pack.id}@{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+    name = f"{pack.id}@{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+    if pack.digest:
+        _names[(pack.id, pack.digest)] = name
+    return name
 
 
 def _action(rule_id: str) -> Callable[[Any], None]:
@@ -76,8 +87,8 @@ def _ensure(pack: Pack) -> str:
     if _host is None:
         _host = _QuietHost()
     definition = copy.deepcopy(ruleset_definition(pack))  # registration mutates its argument
-    for index, rule in enumerate(pack.rules):
-        definition[f"r{index:03d}"]["run"] = _action(rule.id)
+    for rule in pack.rules:
+        definition[_rule_name(rule.id)]["run"] = _action(rule.id)
     definition[SENTINEL]["run"] = _action(SENTINEL)
     _host.register_rulesets({name: definition})
     _registered[name] = pack.id

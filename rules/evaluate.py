@@ -161,12 +161,13 @@ def _evaluate_subject(ctx: Context, key: str, prior_listings: int,
         hits = pyeval.fired(pack, facts)
         if engine:
             _cross_check(pack, facts, hits, key)
+        relaxed: dict[factmod.Relax, list[Fact]] = {}
         for rule in pack.rules:
             if rule.id in hits:
                 proposals.append(_proposal(ctx, key, pack, rule, pyeval.first(hits[rule.id]),
                                            prior_listings))
             else:
-                miss = pyeval.explain(ctx, key, pack, rule, facts)
+                miss = pyeval.explain(ctx, key, pack, rule, facts, relaxed)
                 misses.append(Explanation(rule.id, miss.reason, miss.text, pack.id))
     for record in records:
         if not any(pack.covers(ctx.conduct(record)) for pack in ctx.packs):

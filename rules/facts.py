@@ -133,7 +133,8 @@ class Context:
             return "unconfirmed", "industry unknown"
         if industry in pack.unit_sectors:
             return "in", ""
-        return "out", f"industry {industry!r} is outside the sectors of {pack.scope_article or 'the pack'}"
+        return "out", (f"industry {industry!r} is outside the sectors covered by {pack.id}"
+                       + (f" ({pack.scope_article})" if pack.scope_article else ""))
 
     def record_scope(self, record: Record, subject_key: str, pack: Pack) -> tuple[str, str]:
         """Scope of one record for one subject (§9: a person follows the accident's unit)."""
@@ -152,7 +153,7 @@ class Context:
             return "in", ""
         state, why = self.unit_scope(accident.subject_key, pack)
         if state == "out":
-            why = f"{record.record_id} concerns accident {accident_id} of a unit whose {why}"
+            why = f"accident {accident_id} is of a unit whose {why}"
         return state, why
 
     def blocker(self, record: Record, subject_key: str, pack: Pack, relax: Relax) -> str | None:

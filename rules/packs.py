@@ -334,13 +334,22 @@ def apply_override(base_doc: Mapping[str, Any], override: Mapping[str, Any],
     known = base_doc.get("parameters", {})
     for name in params:
         if name not in known:
-            problems.append(f"{source}: $.parameters.{name}: {base_doc.get('id')} has no such parameter")
+            problems.append(f"{source}: $.parameters.{name}: "
+                            f"{base_doc.get('id')} has no such parameter")
     if problems:
         raise PackError(problems)
     merged = copy.deepcopy(dict(base_doc))
     merged["parameters"] = {**known, **params}
     merged["version"] = override.get("version", f"{base_doc.get('version')}+local")
     return merged
+
+
+def load_pack(path: str | Path) -> Pack:
+    """Load and validate one full pack file (not an override)."""
+    doc = _read(Path(path))
+    if isinstance(doc, Mapping) and "extends" in doc:
+        raise PackError([f"{path}: $.extends: an override needs its base; use load_packs"])
+    return validate(doc, str(path))
 
 
 PackSource = str | Path | Mapping[str, Any]

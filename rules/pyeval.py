@@ -66,8 +66,9 @@ def _describe_failure(rule: Rule, pack: Pack, fact: Fact, ctx: Context) -> str:
                              f"{months} months ({_dates(ctx, accidents)}); needs {_OPS[op]} "
                              f"{limit}")
             elif name == "deaths":
-                parts.append(f"{rule.window.label} within {months} months ({_dates(ctx, accidents)})"
-                             f" cause at most {fact.data['deaths']} deaths; needs {_OPS[op]} {limit}")
+                parts.append(f"{rule.window.label} within {months} months "
+                             f"({_dates(ctx, accidents)}) cause at most {fact.data['deaths']} "
+                             f"deaths; needs {_OPS[op]} {limit}")
             else:
                 parts.append(f"{name} {fact.data.get(name)}; needs {_OPS[op]} {limit}")
         return "; ".join(parts)
@@ -97,9 +98,11 @@ def _near_miss(rule: Rule, pack: Pack, facts: Sequence[Fact], ctx: Context) -> s
     return _describe_failure(rule, pack, min(candidates, key=lambda c: c[0])[1], ctx)
 
 
-def _relaxed_hit(ctx: Context, subject_key: str, pack: Pack, rule: Rule,
-                 relax: Relax) -> Fact | None:
-    facts = factmod.build(ctx, subject_key, pack, relax)
+def _relaxed_hit(ctx: Context, subject_key: str, pack: Pack, rule: Rule, relax: Relax,
+                 cache: dict[Relax, list[Fact]]) -> Fact | None:
+    if relax not in cache:
+        cache[relax] = factmod.build(ctx, subject_key, pack, relax)
+    facts = cache[relax]
     hits = [fact for fact in facts if language.matches(rule.when, fact.data)]
     return first(hits) if hits else None
 
@@ -109,9 +112,14 @@ def _relaxed_records(ctx: Context, subject_key: str, pack: Pack, fact: Fact) -> 
             if ctx.blocker(ctx.by_id[i], subject_key, pack, factmod.STRICT) is not None]
 
 
-def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule,
-            facts: Sequence[Fact]) -> Miss:
-    """The reason (and a sentence with the deciding numbers or dates) a rule did not fire."""
+def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule, facts: Sequence[Fact],
+            cache: dict[Relax, list[Fact]] | None = None) -> Miss:
+    """The reason (and a sentence with the deciding numbers or dates) a rule did not fire.
+
+    ``cache`` keeps the relaxed fact sets of one subject and pack across its rules.
+    """
+    cache = {} if cache is None else cache
+
     def miss(reason: str, text: str) -> Miss:
         return Miss(rule.id, reason, text)
 
@@ -125,29 +133,32 @@ def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule,
                                     f"not to a {kind}")
     state, why = ctx.unit_scope(subject_key, pack) if kind == "unit" else ("in", "")
     if state == "out":
-        return miss("out_of_scope", f"{why} ({pack.scope_description})")
+        return miss("out_of_scope", why)
 
-    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(out_of_scope=True))
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(out_of_scope=True), cache)
     if hit is not None:
         whys = {ctx.record_scope(ctx.by_id[i], subject_key, pack)[1]
                 for i in _relaxed_records(ctx, subject_key, pack, hit)}
         return miss("out_of_scope", "; ".join(sorted(w for w in whys if w))
                     or f"the supporting records are outside the scope of {pack.id}")
-    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(set_aside=True))
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(set_aside=True), cache)
     if hit is not None:
         late = [i for i in _relaxed_records(ctx, subject_key, pack, hit)
                 if ctx.by_id[i].day > ctx.as_of]
-        return miss("set_aside", f"{_dates(ctx, late)} dated after as_of {ctx.as_of}, "
-                                 "set aside; without it the rule does not fire")
-    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(revoked=True))
+        verb = "is" if len(late) == 1 else "are"
+        return miss("set_aside", f"{_dates(ctx, late)} {verb} dated after as_of {ctx.as_of} "
+                                 f"and set aside; without it {rule.id} does not fire")
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(revoked=True), cache)
     if hit is not None:
         revoked = [i for i in _relaxed_records(ctx, subject_key, pack, hit)
                    if not ctx.by_id[i].effective]
         reason = ("no_effective_penalty"
                   if any(ctx.by_id[i].type == "penalty" for i in revoked) else "no_matching_record")
-        return miss(reason, f"{_dates(ctx, revoked)} revoked; a revoked record supports nothing")
+        verb = "is" if len(revoked) == 1 else "are"
+        return miss(reason, f"{_dates(ctx, revoked)} {verb} revoked, and a revoked record "
+                            f"supports nothing; without it {rule.id} does not fire")
     if pack.requires_penalty:
-        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(penalised=True))
+        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(penalised=True), cache)
         if hit is not None:
             accidents = [i for i in hit.evidence if ctx.by_id[i].type == "accident"]
             return miss("no_effective_penalty",
@@ -156,9 +167,10 @@ def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule,
                         + ("it" if len(accidents) == 1 else "any of them"))
         if not any(f.kind == "penalty" for f in facts):
             return miss("no_effective_penalty",
-                        f"no effective penalty against this subject under {pack.id} "
-                        f"({pack.document} requires one for every listing)")
-    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(other_packs=True))
+                        f"no effective penalty against this subject under {pack.id}, "
+                        "which requires one for every listing"
+                        + _set_aside_note(ctx, records, pack))
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(other_packs=True), cache)
     if hit is not None:
         others = _relaxed_records(ctx, subject_key, pack, hit)
         notes = []
@@ -169,18 +181,28 @@ def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule,
         return miss("no_matching_record", "; ".join(notes) + f", not under {pack.id} "
                     f"({pack.conduct_from}..{pack.conduct_until or 'open'})")
     if rule.window is not None:
-        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(unbounded_window=True))
+        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(unbounded_window=True), cache)
         if hit is not None:
             accidents = [i for i in hit.evidence if ctx.by_id[i].type == "accident"]
             span = f"{ctx.by_id[accidents[0]].day} and {ctx.by_id[accidents[-1]].day}"
-            what = (_counted(len(accidents), rule.window.label) if rule.window.measure == "count"
-                    else f"{rule.window.label} with {hit.data['deaths']} deaths in all")
+            what = _counted(len(accidents), rule.window.label)
+            if rule.window.measure == "deaths":
+                what += f" caused {hit.data['deaths']} deaths in all"
             return miss("outside_window", f"{what}, but {span} are not within "
                                           f"{pack.param('window_months')} months")
     text = _near_miss(rule, pack, facts, ctx)
     if text:
-        return miss("below_threshold", text)
-    return miss("no_matching_record", f"no record matches: {rule.needs}")
+        return miss("below_threshold", text + _set_aside_note(ctx, records, pack))
+    return miss("no_matching_record",
+                f"no record matches: {rule.needs}" + _set_aside_note(ctx, records, pack))
+
+
+def _set_aside_note(ctx: Context, records: Sequence[factmod.Record], pack: Pack) -> str:
+    """Name the subject's records of this pack dated after as_of (regulations.md §9)."""
+    late = [r.record_id for r in records if r.day > ctx.as_of and pack.covers(ctx.conduct(r))]
+    if not late:
+        return ""
+    return f" ({_dates(ctx, late)} set aside: dated after as_of {ctx.as_of})"
 
 
 def _pack_name(ctx: Context, conduct: Any) -> str:
