@@ -56,7 +56,7 @@ def overdue_clause(today: dt.date) -> Any:
 
 def case_query(*, status: str | None = None, uscc: str | None = None, subject_id: int | None = None,
                rule: str | None = None, authority: str | None = None, overdue: bool = False,
-               today: dt.date, after: int | None = None) -> Select[tuple[Case]]:
+               today: dt.date, after: int | None = None) -> Select[Case]:
     query = select(Case)
     if status:
         query = query.where(Case.status == status)

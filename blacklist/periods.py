@@ -9,7 +9,8 @@ from dateutil.relativedelta import relativedelta
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same calendar day `months` later, clamped to the month's last day."""
-    return day + relativedelta(months=months)
+    shifted: dt.date = day + relativedelta(months=months)
+    return shifted
 
 
 def period_end(start: dt.date, months: int) -> dt.date:

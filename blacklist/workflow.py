@@ -106,7 +106,7 @@ def listing_period(case: Case, decided_on: dt.date, listed_before: bool) -> tupl
     return decided_on, end, early
 
 
-def decide(session: Session, case_id: int, *, outcome: str, decided_on: dt.date, document_no: str,
+def decide(session: Session, case_id: int, *, outcome: str, decided_on: dt.date, document_no: str | None,
            reason: str, statement_waived: bool, actor: Actor, calendar: WorkdayCalendar,
            today: dt.date) -> tuple[Case, Listing | None]:
     """List or reject; a listing needs the party heard (statement period over or waived)."""

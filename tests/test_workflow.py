@@ -164,3 +164,15 @@ def test_withdrawal_changes_answers_only_from_when_it_was_known(client: Client, 
     assert check(client, officer, "2025-03-01")["eligible"] is True
     replay = check(client, officer, "2025-03-01", known_at=known_then)
     assert replay["eligible"] is False and replay["list_version"] == before["list_version"]
+
+
+def test_a_decision_to_list_needs_a_document_number_and_waiver_aliases_work(client: Client, tokens: dict[str, str]) -> None:
+    reg = tokens["regulator"]
+    ingest(client, tokens["system"], major_accident_records())
+    case = unit_case(client, reg)
+    client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={"served_on": "2024-09-23"})
+    missing = client.post(f"/api/v1/cases/{case['id']}/decision", reg,
+                          json={"outcome": "list", "decided_on": "2024-09-30"})
+    assert missing.status_code == 422 and "document_no" in missing.json()["errors"]
+    waived = decide(client, reg, case["id"], "2024-09-24", party_waived=True)
+    assert waived.status_code == 200 and waived.json()["statement_waived"] is True

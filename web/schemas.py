@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_dump, validate
+from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate, validates_schema
 
 from blacklist.workflow import CASE_STATUSES
 
@@ -35,10 +35,27 @@ class NoticeSchema(Schema):
 class DecisionSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(("list", "reject")))
     decided_on = fields.Date(required=True)
-    document_no = fields.String(required=True, validate=validate.Length(1, 100))
+    document_no = fields.String(load_default=None, validate=validate.Length(1, 100),
+                                metadata={"description": "the written decision's number (required to list)"})
     reason = fields.String(load_default="", validate=validate.Length(0, 4000))
     statement_waived = fields.Boolean(load_default=False, metadata={
-        "description": "the party waived its statement or has already stated its case"})
+        "description": "the party waived its statement or has already stated its case "
+                       "(also accepted as `waived`, `party_waived` or `party_stated`)"})
+
+    @pre_load
+    def _aliases(self, data: Any, **_kw: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for alias in ("waived", "party_waived", "party_stated", "statement_made"):
+                if alias in data:
+                    value = data.pop(alias)
+                    data["statement_waived"] = bool(data.get("statement_waived")) or value is True
+        return data
+
+    @validates_schema
+    def _document_to_list(self, data: dict[str, Any], **_kw: Any) -> None:
+        if data.get("outcome") == "list" and not data.get("document_no"):
+            raise ValidationError("a decision to list needs the written decision's document_no", "document_no")
 
 
 class EarlyRemovalSchema(Schema):

@@ -9,7 +9,7 @@ connection = config.attributes.get("connection")
 if connection is None:
     from blacklist.db import make_engine
 
-    connection = make_engine(config.get_main_option("sqlalchemy.url")).connect()
+    connection = make_engine(config.get_main_option("sqlalchemy.url") or "").connect()
 
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
 with context.begin_transaction():
