@@ -21,4 +21,4 @@ def main(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = Settings.from_env()
 
 
-from cli import checks, commands, demo, rules_cmds  # noqa: E402,F401  (registers the commands)
+from cli import backup_cmds, checks, commands, demo, rules_cmds  # noqa: E402,F401  (registers the commands)
