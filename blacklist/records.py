@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from blacklist.grades import GRADES, derive_grade, grade_rank
+from blacklist.redact import redact
 from blacklist.identifiers import (
     InvalidIdentifierError,
     hash_id_number,
@@ -174,7 +175,7 @@ def _subject(c: _Checker, id_key: bytes) -> dict[str, Any] | None:
             try:
                 out["uscc"] = validate_uscc(code)
             except InvalidIdentifierError as exc:
-                c.fail("subject.uscc", f"{code!r}: {exc}")
+                c.fail("subject.uscc", f"{redact(repr(code))}: {exc}")
         main = raw.get("main_person")
         if main is not None:
             out["main_person"] = _person(c, main, "subject.main_person", id_key)

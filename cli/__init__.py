@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from blacklist.redact import install_log_redaction
 from blacklist.settings import Settings
 
 
@@ -18,6 +19,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     """Work-safety credit blacklist and joint-punishment engine."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     ctx.obj = Settings.from_env()
 
 

@@ -1,0 +1,35 @@
+"""Masking of anything that looks like a resident identity number, for logs and echoes."""
+
+from __future__ import annotations
+
+import re
+
+ID_LIKE = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+
+
+def redact(text: str) -> str:
+    """Replace every identity-number-shaped run with its masked form (first 6, last 4)."""
+    return ID_LIKE.sub(lambda m: m.group(1) + "*" * 8 + m.group(3)[-4:], text)
+
+
+class RedactingFilter:
+    """A logging filter that masks identity numbers in every formatted message."""
+
+    def filter(self, record: object) -> bool:
+        import logging
+
+        assert isinstance(record, logging.LogRecord)
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the filter to every handler of the root logger."""
+    import logging
+
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

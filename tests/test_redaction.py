@@ -1,0 +1,36 @@
+"""Identity numbers never appear whole in logs, errors or public output."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blacklist.redact import RedactingFilter, redact
+from tests.conftest import Client
+from tests.factories import PERSON, penalty, person
+
+
+def test_redact_masks_identity_numbers_and_leaves_codes() -> None:
+    assert redact(f"x {PERSON} y") == f"x {PERSON[:6]}********{PERSON[-4:]} y"
+    assert redact("91110000710924945A") == "91110000710924945A"
+
+
+def test_the_log_filter_masks_formatted_messages() -> None:
+    record = logging.LogRecord("n", logging.INFO, __file__, 1, "asked about %s", (PERSON,), None)
+    assert RedactingFilter().filter(record) is True
+    assert PERSON not in record.getMessage() and PERSON[-4:] in record.getMessage()
+
+
+def test_an_identity_number_sent_as_a_code_is_not_echoed(client: Client, token: Any) -> None:
+    response = client.get("/api/v1/eligibility", token("officer"), params={"uscc": PERSON, "domain": "land"})
+    assert response.status_code == 422 and PERSON not in response.text
+
+
+def test_record_errors_and_stored_history_never_hold_the_number(client: Client, token: Any) -> None:
+    t = token("system")
+    bad = penalty("P1", subject={"kind": "unit", "name": "x", "uscc": PERSON})
+    response = client.post("/api/v1/records", t, json=[bad, penalty("P2", subject=person())])
+    assert response.status_code == 200 and PERSON not in response.text
+    reg = token("regulator")
+    history = client.get("/api/v1/cases", reg).text
+    assert PERSON not in history
