@@ -17,4 +17,5 @@ demo: $(STAMP)
 	$(BIN)/blacklist demo
 
 test: $(STAMP)
+	bash scripts/ensure-browser.sh
 	$(BIN)/python -m pytest

@@ -46,6 +46,7 @@ class Settings:
     threads: int = 4
     max_content_length: int = 64 * 1024 * 1024
     batch_limit: int = 100_000
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -75,6 +76,7 @@ class Settings:
             rate_limit=get("RATE_LIMIT") or cls.rate_limit,
             holidays_file=get("HOLIDAYS_FILE"),
             pack_files=tuple(p for p in (packs or "").split(os.pathsep) if p),
+            secure_cookies=(get("SECURE_COOKIES") or "").lower() in ("1", "true", "yes"),
             workers=int(get("WORKERS") or cls.workers),
             threads=int(get("THREADS") or cls.threads),
         )

@@ -53,7 +53,12 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+
+
 def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
+    if not 0 < case_id <= MAX_ID:
+        raise NotFoundError(f"no case {case_id}")
     query = select(Case).where(Case.id == case_id)
     if lock:
         query = query.with_for_update(of=Case)
@@ -187,6 +192,8 @@ def listing_parameters(session: Session, listing: Listing) -> dict[str, Any]:
 
 
 def get_listing(session: Session, listing_id: int, *, lock: bool = False) -> Listing:
+    if not 0 < listing_id <= MAX_ID:
+        raise NotFoundError(f"no listing {listing_id}")
     query = select(Listing).where(Listing.id == listing_id)
     if lock:
         query = query.with_for_update(of=Listing)

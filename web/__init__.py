@@ -29,11 +29,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.getLogger("blacklist").setLevel(logging.INFO)
 
-    from web import api, auth, context, errors, metrics
+    from web import api, auth, context, errors, metrics, pages
 
     context.init_app(app, settings)
     errors.init_app(app)
     auth.init_app(app)
     api.init_app(app)
+    pages.init_app(app)
     metrics.init_app(app)
     return app

@@ -33,7 +33,7 @@ def page(rows: list[Any], limit: int, render: Any) -> dict[str, Any]:
 def cursor_id(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    if not cursor.isdigit() or int(cursor) > 2**31 - 1:
         from blacklist.errors import InvalidInputError
 
         raise InvalidInputError("cursor is not one this API gave", errors={"cursor": ["unknown cursor"]})

@@ -13,7 +13,7 @@ from blacklist.records import RecordValidationError, validate_record
 from rules.evaluate import evaluate, to_json
 from web.auth import require
 from web.context import packs, settings
-from web.records_api import json_body
+from web.records_api import RECORD_DOC, json_body
 from web.schemas import ObjectSchema
 
 bp = Blueprint("evaluations", __name__, url_prefix="/api/v1", description="Dry-run evaluation")
@@ -48,6 +48,10 @@ def validate_all(records: list[Any], day: dt.date, id_key: bytes) -> list[dict[s
 
 
 @bp.route("/evaluations", methods=["POST"])
+@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["records"],
+    "properties": {"records": {"type": "array", "items": RECORD_DOC},
+                   "as_of": {"type": "string", "format": "date"}}}}}})
 @bp.response(200, ObjectSchema)
 @require("officer")
 def post_evaluation() -> dict[str, Any]:

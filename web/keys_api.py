@@ -23,6 +23,10 @@ def keys() -> dict[str, Any]:
 
 
 @bp.route("/receipts/verify", methods=["POST"])
+@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "a receipt {payload, algorithm, signature}, or an answer holding one",
+    "properties": {"payload": {"type": "object"}, "signature": {"type": "string"},
+                   "algorithm": {"type": "string"}, "receipt": {"type": "object"}}}}}})
 @bp.response(200, ObjectSchema)
 def verify_receipt() -> dict[str, Any]:
     """Was this receipt issued by this deployment and left unaltered? No token needed."""

@@ -49,7 +49,15 @@ def records_array(body: Any) -> list[Any]:
     return body
 
 
+RECORD_DOC = {"type": "object", "required": ["type", "record_id", "subject"],
+              "description": "a record in the format of records.md (accident or penalty)",
+              "properties": {"type": {"type": "string", "enum": ["accident", "penalty"]},
+                             "record_id": {"type": "string"}, "subject": {"type": "object"}}}
+
+
 @bp.route("/records", methods=["POST"])
+@bp.doc(requestBody={"required": True, "content": {"application/json": {
+    "schema": {"type": "array", "items": RECORD_DOC}}}})
 @bp.response(200, IngestResultSchema)
 @bp.alt_response(422, description="not a JSON array")
 @require_any("system", "regulator")

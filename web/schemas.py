@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, pre_load, validate, validates_schema
 
 from blacklist.workflow import CASE_STATUSES
 
@@ -78,6 +78,9 @@ class ListingsQuerySchema(PageQuerySchema, TimeAxesSchema):
 class PageSchema(Schema):
     """`{"items": [...], "next": cursor or null}` (extra keys such as as_of kept)."""
 
+    class Meta:
+        unknown = INCLUDE
+
     items = fields.List(fields.Dict())
     next = fields.String(allow_none=True)
 
@@ -88,6 +91,9 @@ class PageSchema(Schema):
 
 class ObjectSchema(Schema):
     """An object answer whose fields api.md documents; passed through as built."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as open (additionalProperties), as the answers are
 
     id = fields.Raw()
 
