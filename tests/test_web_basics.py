@@ -102,3 +102,28 @@ def test_unknown_path_and_wrong_method_are_problems(client: Client) -> None:
     assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
     wrong = client.request("DELETE", "/api/v1/records")
     assert wrong.status_code == 405 and wrong.headers["Content-Type"] == "application/problem+json"
+
+
+def test_security_headers_on_pages_and_api(client: Client) -> None:
+    page = client.get("/")
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    api = client.get("/healthz")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_body_over_the_size_limit_is_413(engine: Any, settings: Any, token: Any) -> None:
+    from dataclasses import replace
+
+    from tests.conftest import serve
+    from web import create_app
+
+    server, base = serve(create_app(replace(settings, max_content_length=1024)))
+    try:
+        response = Client(base).post("/api/v1/records", token("system"), data=b"[" + b" " * 4096 + b"]",
+                                     headers={"Content-Type": "application/json"})
+        assert response.status_code == 413
+        assert response.headers["Content-Type"] == "application/problem+json"
+    finally:
+        server.shutdown()

@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.getLogger("blacklist").setLevel(logging.INFO)
 
-    from web import api, auth, context, errors, metrics, pages
+    from web import api, auth, context, errors, metrics, pages, security
 
     context.init_app(app, settings)
     errors.init_app(app)
@@ -37,4 +37,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app)
     pages.init_app(app)
     metrics.init_app(app)
+    security.init_app(app)
     return app
