@@ -32,7 +32,6 @@ def list_listings(args: dict[str, Any]) -> dict[str, Any]:
     limit = args["limit"]
     after = cursor_id(args["cursor"]) or 0
     items: list[dict[str, Any]] = []
-    last_id = None
     # Walk in id order, filtering on state, until a page is full (states need events).
     while len(items) <= limit:
         query = select(Listing).where(Listing.id > after, Listing.recorded_at <= known_at)
@@ -49,7 +48,6 @@ def list_listings(args: dict[str, Any]) -> dict[str, Any]:
             if args["active"] and not state.in_force(as_of):
                 continue
             items.append(as_dict(state, as_of))
-            last_id = state.listing.id
             if len(items) > limit:
                 break
         after = rows[-1].id

@@ -12,6 +12,7 @@ from werkzeug.exceptions import BadRequest
 from blacklist.clock import today
 from blacklist.errors import InvalidInputError
 from blacklist.ingest import Ingestor
+from rules.service import reevaluate_after_ingest
 from web.auth import require_any
 from web.context import db, settings
 
@@ -75,9 +76,5 @@ def post_records() -> dict[str, Any]:
 
 
 def after_ingest(session: Any, report: Any) -> dict[str, int]:
-    """Re-evaluate what the ingest touched (wired in by the rules service when present)."""
-    try:
-        from rules.service import reevaluate_after_ingest
-    except ModuleNotFoundError:
-        return {}
-    return reevaluate_after_ingest(session, report, settings())  # type: ignore[no-any-return]
+    """Re-evaluate what the ingest touched: open cases, withdraw what lost its evidence."""
+    return reevaluate_after_ingest(session, report, settings())
