@@ -20,7 +20,18 @@ from cli import main
 
 
 def open_session(settings: Settings) -> Session:
-    return make_sessionmaker(make_engine(settings.database_url))()
+    """A session on the configured database, which must have been initialised."""
+    engine = make_engine(settings.database_url)
+    require_schema(engine)
+    return make_sessionmaker(engine)()
+
+
+def require_schema(engine: Any) -> None:
+    from sqlalchemy import inspect
+
+    if not inspect(engine).has_table("alembic_version"):
+        where = engine.url.render_as_string(hide_password=True)
+        raise click.ClickException(f"the database {where} is not initialised: run `blacklist init` first")
 
 
 @main.command()
@@ -119,4 +130,5 @@ def serve(settings: Settings, host: str, port: int, workers: int | None, threads
     """Serve the API and pages with gunicorn."""
     from cli.serving import run_gunicorn
 
+    require_schema(make_engine(settings.database_url))
     run_gunicorn(settings, host, port, workers or settings.workers, threads or settings.threads)
