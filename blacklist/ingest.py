@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from blacklist.models import Record, RecordVersion, Subject, utcnow
+from blacklist.models import Base, Record, utcnow
 from blacklist.records import RecordValidationError, ValidRecord, event_date, validate_record
-from blacklist.subjects import upsert_subject
+from blacklist.subjects import upsert_subjects
+
+
+# Rows are inserted through the tables: the ORM form (insert(Model)) ran one statement per
+# row here, the table form one multi-row statement per chunk.
+_RECORDS = Base.metadata.tables["records"]
+_VERSIONS = Base.metadata.tables["record_versions"]
 
 
 @dataclass
@@ -29,8 +35,9 @@ class IngestReport:
     unchanged: int = 0
     new_versions: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    # What re-evaluation needs; bounded by the number of subjects, not records, so an
+    # import's memory does not grow with the size of its file.
     touched_subjects: set[int] = field(default_factory=set)
-    touched_records: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -56,16 +63,44 @@ def _chunks(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[
         yield chunk
 
 
-class Ingestor:
-    """Takes records in chunks; the caller owns the session and commits."""
+class _Stored(NamedTuple):
+    """What the database holds for a record_id: enough to tell unchanged from a new version."""
 
-    def __init__(self, session: Session, *, today: dt.date, id_key: bytes, chunk_size: int = 500) -> None:
+    content_hash: str
+    version: int
+    subject_id: int
+
+
+class _Step(NamedTuple):
+    """One changed record as it will be written: a first version, or a new one."""
+
+    position: int
+    record: ValidRecord
+    version: int
+    first: bool
+
+
+class _Written(NamedTuple):
+    record_id: str
+    first: bool
+    subject_ids: list[int]
+
+
+class Ingestor:
+    """Takes records in chunks; the caller owns the session and commits.
+
+    A chunk is validated whole, compared with the stored content hashes in one query,
+    and what changed is written with a few multi-row statements inside one savepoint. If
+    the database refuses the chunk, it is redone record by record, each in its own
+    savepoint, so only the failing record is refused and nothing of it stays behind.
+    """
+
+    def __init__(self, session: Session, *, today: dt.date, id_key: bytes, chunk_size: int = 2000) -> None:
         self.session = session
         self.today = today
         self.id_key = id_key
         self.chunk_size = chunk_size
         self.report = IngestReport()
-        self._subjects: dict[str, Subject] = {}
 
     def run(self, items: Iterable[tuple[int, Any]], progress: Callable[[int], None] | None = None) -> IngestReport:
         """Ingest `(position, raw record)` pairs; `progress` is told how many were read."""
@@ -84,72 +119,113 @@ class Ingestor:
                 self.report.rejected.append(Rejection(index, exc.record_id, exc.errors))
         if not valid:
             return
-        ids = list({v.record_id for _, v in valid})
-        current = {row.record_id: row for row in self.session.execute(
-            select(Record.record_id, Record.content_hash, Record.version).where(Record.record_id.in_(ids)))}
-        state = {rid: (row.content_hash, row.version) for rid, row in current.items()}
+        stored = self._stored({v.record_id for _, v in valid})
+        steps = _plan(valid, stored)
+        if not steps:
+            self.report.unchanged += len(valid)
+            return
         try:
             with self.session.begin_nested():
-                outcome = [self._apply(index, v, state) for index, v in valid]
+                outcome = self._write(steps, stored)
         except SQLAlchemyError:
             # Something in the chunk failed at the database: redo it record by record so
             # only the failing record is refused and the others are kept whole.
-            self._subjects.clear()
-            state = {rid: (row.content_hash, row.version) for rid, row in current.items()}
-            outcome = []
-            for index, v in valid:
-                try:
-                    with self.session.begin_nested():
-                        result = self._apply(index, v, state)
-                    outcome.append(result)
-                except SQLAlchemyError as exc:
-                    state.pop(v.record_id, None)
-                    if v.record_id in current:
-                        state[v.record_id] = (current[v.record_id].content_hash, current[v.record_id].version)
-                    self._subjects.clear()
-                    self.report.rejected.append(Rejection(index, v.record_id, {
-                        "": [f"could not be stored: {type(exc.orig or exc).__name__}"]}))
-        for kind, record_id, subject_ids in outcome:
-            if kind == "accepted":
-                self.report.accepted += 1
-            elif kind == "new_version":
-                self.report.new_versions += 1
-            else:
+            self._one_by_one(valid, stored)
+            return
+        self.report.unchanged += len(valid) - len(steps)
+        self._count(outcome)
+
+    def _one_by_one(self, valid: list[tuple[int, ValidRecord]], stored: dict[str, _Stored]) -> None:
+        for index, v in valid:
+            steps = _plan([(index, v)], stored)
+            if not steps:
                 self.report.unchanged += 1
                 continue
-            self.report.touched_subjects.update(subject_ids)
-            self.report.touched_records.append(record_id)
+            try:
+                with self.session.begin_nested():
+                    outcome = self._write(steps, stored)
+            except SQLAlchemyError as exc:
+                self.report.rejected.append(Rejection(index, v.record_id, {
+                    "": [f"could not be stored: {type(getattr(exc, 'orig', None) or exc).__name__}"]}))
+                continue
+            self._count(outcome)
+            stored[v.record_id] = _Stored(v.content_hash, steps[0].version, outcome[0].subject_ids[0])
 
-    def _apply(self, index: int, v: ValidRecord, state: dict[str, tuple[str, int]]) -> tuple[str, str, list[int]]:
-        data = v.data
-        record_id = v.record_id
-        previous = state.get(record_id)
-        if previous is not None and previous[0] == v.content_hash:
-            return "unchanged", record_id, []
-        subject = upsert_subject(self.session, data["subject"], self._subjects)
-        touched = [subject.id]
-        main = data["subject"].get("main_person")
-        if main:
-            person = upsert_subject(self.session, {**main, "kind": "person"}, self._subjects)
-            touched.append(person.id)
+    def _count(self, outcome: list[_Written]) -> None:
+        for written in outcome:
+            if written.first:
+                self.report.accepted += 1
+            else:
+                self.report.new_versions += 1
+            self.report.touched_subjects.update(written.subject_ids)
+
+    def _stored(self, record_ids: set[str]) -> dict[str, _Stored]:
+        rows = self.session.execute(
+            select(Record.record_id, Record.content_hash, Record.version, Record.subject_id)
+            .where(Record.record_id.in_(record_ids)))
+        return {row.record_id: _Stored(row.content_hash, row.version, row.subject_id) for row in rows}
+
+    def _write(self, steps: list[_Step], stored: Mapping[str, _Stored]) -> list[_Written]:
+        """Write the changed records, their versions and their subjects."""
+        infos: list[Mapping[str, Any]] = []
+        for step in steps:
+            subject = step.record.data["subject"]
+            infos.append(subject)
+            if subject.get("main_person"):
+                infos.append({**subject["main_person"], "kind": "person"})
+        subject_ids = upsert_subjects(self.session, infos)
         now = utcnow()
-        values = dict(
-            type=data["type"], subject_id=subject.id, status=data["status"],
-            content_hash=v.content_hash, event_date=event_date(data),
-            accident_ref=data.get("accident_id"), payload=data, updated_at=now,
-        )
-        if previous is None:
-            version, kind = 1, "accepted"
-            self.session.add(Record(record_id=record_id, version=1, received_at=now, **values))
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: dict[str, dict[str, Any]] = {}
+        versions: list[dict[str, Any]] = []
+        outcome: list[_Written] = []
+        owner: dict[str, int] = {}  # subject of a record's version written earlier in this call
+        for step in steps:
+            data, record_id = step.record.data, step.record.record_id
+            subject_id = subject_ids[data["subject"]["key"]]
+            touched = [subject_id]
+            if data["subject"].get("main_person"):
+                touched.append(subject_ids[data["subject"]["main_person"]["key"]])
+            row = dict(
+                record_id=record_id, type=data["type"], subject_id=subject_id, status=data["status"],
+                version=step.version, content_hash=step.record.content_hash, event_date=event_date(data),
+                accident_ref=data.get("accident_id"), payload=data, updated_at=now,
+            )
+            if step.first:
+                inserts[record_id] = {**row, "received_at": now}
+            else:
+                touched.append(owner[record_id] if record_id in owner else stored[record_id].subject_id)
+                if record_id in inserts:  # its first version came earlier in this chunk
+                    inserts[record_id].update(row)
+                else:
+                    updates[record_id] = row
+            owner[record_id] = subject_id
+            versions.append(dict(record_id=record_id, version=step.version,
+                                 content_hash=step.record.content_hash, payload=data, received_at=now))
+            outcome.append(_Written(record_id, step.first, touched))
+        if inserts:
+            self.session.execute(insert(_RECORDS), list(inserts.values()))
+        if updates:
+            self.session.execute(update(Record), list(updates.values()))
+        self.session.execute(insert(_VERSIONS), versions)
+        return outcome
+
+
+def _plan(valid: list[tuple[int, ValidRecord]], stored: Mapping[str, _Stored]) -> list[_Step]:
+    """The records that differ from what is stored, or from their earlier copy in `valid`."""
+    steps = []
+    latest: dict[str, tuple[str, int]] = {}
+    for index, v in valid:
+        earlier = latest.get(v.record_id)
+        previous = stored.get(v.record_id)
+        if earlier is not None:
+            content_hash, version = earlier
+        elif previous is not None:
+            content_hash, version = previous.content_hash, previous.version
         else:
-            version, kind = previous[1] + 1, "new_version"
-            record = self.session.get(Record, record_id)
-            assert record is not None
-            touched.append(record.subject_id)
-            for name, value in values.items():
-                setattr(record, name, value)
-            record.version = version
-        self.session.add(RecordVersion(record_id=record_id, version=version,
-                                       content_hash=v.content_hash, payload=data, received_at=now))
-        state[record_id] = (v.content_hash, version)
-        return kind, record_id, touched
+            content_hash, version = "", 0
+        if content_hash == v.content_hash:
+            continue
+        steps.append(_Step(index, v, version + 1, version == 0))
+        latest[v.record_id] = (v.content_hash, version + 1)
+    return steps

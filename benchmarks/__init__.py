@@ -1,0 +1,1 @@
+"""Synthetic data and throughput benchmarks (not shipped with the package)."""
