@@ -1,22 +1,32 @@
-"""Batch evaluation in child processes, so a durable_rules segfault costs one retried chunk."""
+"""Batch evaluation in child processes, so a durable_rules segfault costs one retried chunk:
+``evaluate_many`` for a dry run's records, ``evaluate_jobs`` for a stored evaluation's subjects."""
 
 from __future__ import annotations
 
+import functools
+import itertools
+import json
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from rules.evaluate import SubjectEvaluation, evaluate, order
+from blacklist.cases import evidence_key
+from blacklist.records import event_date
+from rules.evaluate import EngineMismatchError, SubjectEvaluation, evaluate, order
 from rules.facts import Context
 from rules.packs import Pack, load_packs
 
 logger = logging.getLogger(__name__)
 
 Chunk = list[Mapping[str, Any]]
+T = TypeVar("T")
+R = TypeVar("R")
 Runner = Callable[[Chunk, date, Sequence[Pack], bool, Mapping[str, int]], list[SubjectEvaluation]]
 
 
@@ -73,6 +83,67 @@ def _pool(workers: int) -> ProcessPoolExecutor:
                                mp_context=multiprocessing.get_context("spawn"))
 
 
+def _alone(fn: Callable[[T], R], chunk: T) -> R | None:
+    """``fn(chunk)`` in a fresh child of its own; None if that child dies too."""
+    with _pool(1) as pool:
+        try:
+            return pool.submit(fn, chunk).result()
+        except BrokenProcessPool:
+            return None
+
+
+def _submit(pool: ProcessPoolExecutor, fn: Callable[[T], R], chunk: T) -> Future[R]:
+    """``pool.submit``; a pool already broken gives a future that failed the same way."""
+    try:
+        return pool.submit(fn, chunk)
+    except BrokenProcessPool as error:
+        lost: Future[R] = Future()
+        lost.set_exception(error)
+        return lost
+
+
+def _succeeded(future: Future[Any]) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+def run_chunks(fn: Callable[[T], R], chunks: Iterable[T], *, workers: int = 1,
+               ahead: int | None = None) -> Iterator[tuple[T, R | None]]:
+    """``fn`` over ``chunks`` in spawned child processes, yielded in order as (chunk, result).
+
+    At most ``ahead`` chunks (default twice ``workers``) are taken from ``chunks`` before
+    their results are yielded, so a generator of chunks is read as the work goes. When a
+    child dies (a segfault in durable_rules) the pool is lost with every chunk in flight:
+    the first of them is retried alone in a fresh process, the others go to a new pool. A
+    chunk that kills its process when alone too is yielded with None (fail closed).
+    ``fn`` must be picklable: a module-level function, or a functools.partial of one.
+    """
+    source = iter(chunks)
+    window = ahead or 2 * workers
+    pending: deque[tuple[T, Future[R]]] = deque()
+    pool = _pool(workers)
+    try:
+        while True:
+            for chunk in itertools.islice(source, window - len(pending)):
+                pending.append((chunk, _submit(pool, fn, chunk)))
+            if not pending:
+                return
+            chunk, future = pending.popleft()
+            try:
+                result: R | None = future.result()
+            except BrokenProcessPool:
+                logger.warning("a batch chunk lost its process; retrying it alone")
+                pool.shutdown(cancel_futures=True)
+                result = _alone(fn, chunk)
+                if result is None:
+                    logger.error("a batch chunk crashed its process twice; its work is lost")
+                pool = _pool(workers)
+                pending = deque((item, done if _succeeded(done) else _submit(pool, fn, item))
+                                for item, done in pending)
+            yield chunk, result
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
 def evaluate_many(records: Iterable[Mapping[str, Any]], as_of: date,
                   packs: Sequence[Pack] | None = None, *, engine: bool = True,
                   prior_listings: Mapping[str, int] | None = None, chunk_size: int = 500,
@@ -84,31 +155,112 @@ def evaluate_many(records: Iterable[Mapping[str, Any]], as_of: date,
     ``evaluate`` gives for the same records. ``runner`` (a module-level function with
     ``run_chunk``'s signature) replaces the chunk evaluation, for tests.
     """
-    run = runner or run_chunk
     packs = load_packs() if packs is None else tuple(packs)
     ctx = Context(records, as_of, packs)
-    prior = dict(prior_listings or {})
     work = chunks(ctx, chunk_size)
-    done: dict[int, list[SubjectEvaluation]] = {}
-    failed: list[int] = []
-    with _pool(workers) as pool:
-        futures: dict[int, Future[list[SubjectEvaluation]]] = {
-            index: pool.submit(run, chunk, as_of, packs, engine, prior)
-            for index, chunk in enumerate(work)}
-        for index, future in futures.items():
-            try:
-                done[index] = future.result()
-            except BrokenProcessPool:
-                failed.append(index)
-    for index in failed:
-        logger.warning("evaluation chunk %d of %d lost its process; retrying alone",
-                       index + 1, len(work))
-        with _pool(1) as pool:
-            try:
-                done[index] = pool.submit(run, work[index], as_of, packs, engine,
-                                          prior).result()
-            except BrokenProcessPool as error:
-                raise BatchError(f"evaluation chunk {index + 1} crashed twice") from error
+    task = functools.partial(_run, runner or run_chunk, as_of=as_of, packs=packs,
+                             engine=engine, prior=dict(prior_listings or {}))
+    done: dict[str, SubjectEvaluation] = {}
+    for index, (_chunk, results) in enumerate(run_chunks(task, work, workers=workers)):
+        if results is None:
+            raise BatchError(f"evaluation chunk {index + 1} of {len(work)} crashed twice")
+        done.update((result.key, result) for result in results)
     # Each chunk holds whole linked groups, so it merged its own main persons already;
     # only the global order of subjects is left to restore.
-    return order(ctx, {result.key: result for results in done.values() for result in results})
+    return order(ctx, done)
+
+
+def _run(runner: Runner, chunk: Chunk, *, as_of: date, packs: Sequence[Pack], engine: bool,
+         prior: Mapping[str, int]) -> list[SubjectEvaluation]:
+    return runner(chunk, as_of, packs, engine, prior)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One root subject's evaluation input: its records and the accidents they name."""
+
+    subject_id: int
+    key: str
+    payloads: tuple[str, ...]  # the stored JSON text: the child process parses it
+    prior_listings: int
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A proposal to keep as a case, with what the case stores besides the pack parameters."""
+
+    key: str  # the subject to list: the root, or a main person its records name
+    person: Mapping[str, Any] | None  # that main person as the records name them
+    proposal: dict[str, Any]
+    explanations: list[Any]
+    authority: dict[str, Any] | None
+    lapsed: bool
+
+    @property
+    def rule(self) -> str:
+        return str(self.proposal["rule"])
+
+    @property
+    def evidence_key(self) -> str:
+        return evidence_key(self.proposal["evidence"])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One root subject's answer: the subjects it speaks for (first the root) and what fires."""
+
+    subject_id: int
+    keys: tuple[str, ...]
+    openings: tuple[Opening, ...]
+    error: str | None = None
+
+
+def evaluate_jobs(jobs: Sequence[Job], *, as_of: date, packs: Sequence[Pack]) -> list[Verdict]:
+    """Each root subject evaluated on its own records (in a child process for a batch).
+
+    A subject whose durable_rules and Python answers differ gets an error and nothing to
+    store; the others are unaffected."""
+    verdicts = []
+    for job in jobs:
+        payloads = [json.loads(text) for text in job.payloads]
+        try:
+            results = evaluate(payloads, as_of, packs, prior_listings={job.key: job.prior_listings},
+                               subjects=(job.key,), explain_all=False)
+        except EngineMismatchError as exc:
+            verdicts.append(Verdict(job.subject_id, (), (), f"subject {job.subject_id}: {exc}"))
+            continue
+        verdicts.append(_verdict(job, payloads, results, as_of))
+    return verdicts
+
+
+def _verdict(job: Job, payloads: Sequence[Mapping[str, Any]], results: Sequence[SubjectEvaluation],
+             as_of: date) -> Verdict:
+    """What to store from a root subject's answer: its proposals, and those listing its main
+    persons, each with the anchor date and the authority the case keeps."""
+    persons = {p["subject"]["main_person"]["key"]: p["subject"]["main_person"] for p in payloads
+               if p["subject"]["key"] == job.key and p["subject"].get("main_person")}
+    by_id = {str(p["record_id"]): p for p in payloads}
+    openings = []
+    for result in results:
+        if result.key != job.key and result.key not in persons:
+            continue  # another subject's own evaluation covers it
+        explanations = [e.to_json() for e in result.explanations]
+        for proposal in result.proposals:
+            if result.key != job.key and proposal.main_person_of not in (None, job.key):
+                continue
+            data = proposal.to_json()
+            data["anchor"] = max((event_date(by_id[i]).isoformat() for i in proposal.evidence),
+                                 default=None)
+            if proposal.main_person_of:
+                data["main_person_of"] = proposal.main_person_of
+            openings.append(Opening(result.key, persons.get(result.key), data, explanations,
+                                    _authority(by_id, proposal.evidence),
+                                    proposal.period_end < as_of))
+    return Verdict(job.subject_id, (job.key, *sorted(persons)), tuple(openings))
+
+
+def _authority(by_id: Mapping[str, Mapping[str, Any]], evidence: Sequence[str]) -> dict[str, Any] | None:
+    """The authority of the latest penalty among the evidence."""
+    penalties = [by_id[i] for i in evidence if by_id[i]["type"] == "penalty"]
+    latest = max(penalties, key=lambda p: (p["decided_on"], str(p["record_id"])), default=None)
+    return latest.get("authority") if latest else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -149,11 +149,27 @@ def _no_pack(ctx: Context, record: factmod.Record) -> Explanation:
                                         "no rule applies to it")
 
 
-def _evaluate_subject(ctx: Context, key: str, prior_listings: int,
-                      engine: bool) -> tuple[list[Proposal], list[Explanation]]:
+@dataclass
+class _Own:
+    """A subject's own evaluation: its proposals now, the explanations of the rest on demand."""
+
+    proposals: list[Proposal]
+    unfired: list[tuple[Pack, Rule, list[Fact], dict[factmod.Relax, list[Fact]]]]
+    no_pack: list[Explanation]
+
+    def misses(self, ctx: Context, key: str, fired: set[str]) -> list[Explanation]:
+        """Why each rule not in ``fired`` did not fire (computing that is most of the cost)."""
+        misses = []
+        for pack, rule, facts, relaxed in self.unfired:
+            if rule.id not in fired:
+                miss = pyeval.explain(ctx, key, pack, rule, facts, relaxed)
+                misses.append(Explanation(rule.id, miss.reason, miss.text, pack.id))
+        return misses + self.no_pack
+
+
+def _evaluate_subject(ctx: Context, key: str, prior_listings: int, engine: bool) -> _Own:
     records = ctx.by_subject[key]
-    proposals: list[Proposal] = []
-    misses: list[Explanation] = []
+    own = _Own([], [], [])
     for pack in ctx.packs:
         if not any(pack.covers(ctx.conduct(record)) for record in records):
             continue
@@ -164,15 +180,14 @@ def _evaluate_subject(ctx: Context, key: str, prior_listings: int,
         relaxed: dict[factmod.Relax, list[Fact]] = {}
         for rule in pack.rules:
             if rule.id in hits:
-                proposals.append(_proposal(ctx, key, pack, rule, pyeval.first(hits[rule.id]),
-                                           prior_listings))
+                own.proposals.append(_proposal(ctx, key, pack, rule, pyeval.first(hits[rule.id]),
+                                               prior_listings))
             else:
-                miss = pyeval.explain(ctx, key, pack, rule, facts, relaxed)
-                misses.append(Explanation(rule.id, miss.reason, miss.text, pack.id))
+                own.unfired.append((pack, rule, facts, relaxed))
     for record in records:
         if not any(pack.covers(ctx.conduct(record)) for pack in ctx.packs):
-            misses.append(_no_pack(ctx, record))
-    return proposals, misses
+            own.no_pack.append(_no_pack(ctx, record))
+    return own
 
 
 def _main_person(ctx: Context, key: str) -> Mapping[str, Any] | None:
@@ -199,13 +214,15 @@ def _explanations(misses: Iterable[Explanation], fired: set[str]) -> tuple[Expla
     return tuple(sorted(kept, key=lambda m: natural_key(m.rule)))
 
 
-def assemble(ctx: Context, own: Mapping[str, tuple[list[Proposal], list[Explanation]]]
+def assemble(ctx: Context, own: Mapping[str, _Own], *, explain_all: bool = True
              ) -> list[SubjectEvaluation]:
-    """Merge main-person proposals and order subjects as the answer lists them."""
+    """Merge main-person proposals and order subjects as the answer lists them.
+
+    Without ``explain_all`` a subject left without a proposal gets no explanations."""
     extra: dict[str, list[Proposal]] = {}
     persons: dict[str, Mapping[str, Any]] = {}
-    for key, (proposals, _) in own.items():
-        listing = [p for p in proposals if p.lists_main_person]
+    for key, evaluation in own.items():
+        listing = [p for p in evaluation.proposals if p.lists_main_person]
         person = _main_person(ctx, key) if listing else None
         if person is None or person["key"] == key:
             continue
@@ -214,7 +231,8 @@ def assemble(ctx: Context, own: Mapping[str, tuple[list[Proposal], list[Explanat
             replace(p, main_person_of=key) for p in listing)
     results: dict[str, SubjectEvaluation] = {}
     for key in set(own) | set(extra):
-        proposals, misses = own.get(key, ([], []))
+        mine = own.get(key)
+        proposals = mine.proposals if mine is not None else []
         best: dict[str, Proposal] = {}
         candidates = [(p, 0) for p in proposals] + [(p, 1) for p in extra.get(key, [])]
         for proposal, origin in sorted(candidates, key=lambda c: (c[0].rank, c[1],
@@ -226,6 +244,8 @@ def assemble(ctx: Context, own: Mapping[str, tuple[list[Proposal], list[Explanat
             person = persons[key]
             fields = {"key": key, "kind": "person", "name": person["name"], "uscc": None,
                       "id_number_masked": person.get("id_number_masked")}
+        misses = (mine.misses(ctx, key, set(best))
+                  if mine is not None and (best or explain_all) else [])
         results[key] = SubjectEvaluation(**fields, proposals=_sorted(best.values()),
                                          explanations=_explanations(misses, set(best)))
     return order(ctx, results)
@@ -256,18 +276,23 @@ def order(ctx: Context, results: Mapping[str, SubjectEvaluation]) -> list[Subjec
 
 def evaluate(records: Iterable[Mapping[str, Any]], as_of: date,
              packs: Sequence[Pack] | None = None, *, engine: bool = True,
-             prior_listings: Mapping[str, int] | None = None) -> list[SubjectEvaluation]:
+             prior_listings: Mapping[str, int] | None = None,
+             subjects: Collection[str] | None = None,
+             explain_all: bool = True) -> list[SubjectEvaluation]:
     """What the packs propose for each subject of ``records`` as of a day (stores nothing).
 
     ``prior_listings`` counts each subject key's earlier listings (the aw14 3-year rule); a
     dry run passes none. With ``engine`` the durable_rules result is cross-checked against
-    the Python evaluator, and any difference raises EngineMismatchError.
+    the Python evaluator, and any difference raises EngineMismatchError. ``subjects``
+    limits the answer to those keys (and the main persons their proposals list; the other
+    records serve as evidence only); without ``explain_all`` only subjects with a proposal
+    are explained, which a stored evaluation needs and is most of the work.
     """
     ctx = Context(records, as_of, load_packs() if packs is None else packs)
     prior = prior_listings or {}
     own = {key: _evaluate_subject(ctx, key, int(prior.get(key, 0)), engine)
-           for key in ctx.by_subject}
-    return assemble(ctx, own)
+           for key in ctx.by_subject if subjects is None or key in subjects}
+    return assemble(ctx, own, explain_all=explain_all)
 
 
 def to_json(results: Iterable[SubjectEvaluation]) -> list[dict[str, Any]]:

@@ -35,11 +35,10 @@ class Record:
     day: date
     own_conduct: date
     accident_id: str | None
+    order: tuple[date, str] = field(init=False)  # sort key: record date, then record id
 
-    @property
-    def order(self) -> tuple[date, str]:
-        """Sort key: record date, then record id."""
-        return (self.day, self.record_id)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "order", (self.day, self.record_id))
 
 
 def parse(raw: Mapping[str, Any]) -> Record:
@@ -97,6 +96,7 @@ class Context:
             latest[str(raw["record_id"])] = raw  # a later duplicate wins
         self.records = sorted((parse(raw) for raw in latest.values()), key=lambda r: r.order)
         self.by_id = {record.record_id: record for record in self.records}
+        self._position = {record.record_id: n for n, record in enumerate(self.records)}
         self.by_subject: dict[str, list[Record]] = {}
         for record in self.records:
             self.by_subject.setdefault(record.subject_key, []).append(record)
@@ -170,8 +170,8 @@ class Context:
 
     def evidence(self, ids: Iterable[str]) -> tuple[tuple[str, ...], date]:
         """Record ids ordered by date then id, and the latest date among them."""
-        ordered = sorted((self.by_id[i] for i in set(ids)), key=lambda r: r.order)
-        return tuple(r.record_id for r in ordered), ordered[-1].day
+        ordered = sorted(set(ids), key=self._position.__getitem__)  # the order of self.records
+        return tuple(ordered), self.by_id[ordered[-1]].day
 
 
 def add_months(day: date, months: int) -> date:

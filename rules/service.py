@@ -1,29 +1,43 @@
 """Stored evaluation: evaluate the subjects an ingest touched, open a case per new
-proposal (never twice for the same evidence), withdraw what lost its evidence."""
+proposal (never twice for the same evidence), withdraw what lost its evidence.
+
+The same three steps for one subject or for all of them: gather each root subject's
+records in a few queries (chunked IN lists); evaluate them, in this process for a few
+subjects and in spawned child processes for many (a durable_rules segfault then costs a
+retried chunk, not the importer); store the answers in bulk."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import os
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, cast, insert, select
+from sqlalchemy.orm import Session, aliased
 
-from blacklist.cases import evidence_key, open_case
+from blacklist import audit
+from blacklist.cases import evidence_key
 from blacklist.clock import today
 from blacklist.listings import states
-from blacklist.models import Case, EvaluationRun, Listing, Record, Subject, utcnow
+from blacklist.models import AuditEntry, Case, EvaluationRun, Listing, Record, Subject, utcnow
 from blacklist.settings import Settings
-from blacklist.subjects import find_by_key, upsert_subject
+from blacklist.subjects import upsert_subject
 from blacklist.workdays import WorkdayCalendar
-from blacklist.workflow import NOTIFIED, PROPOSED, Actor, withdraw_case, withdraw_listing
-from rules.evaluate import EngineMismatchError, Proposal, evaluate
+from blacklist.workflow import LAPSED, NOTIFIED, PROPOSED, Actor, withdraw_case, withdraw_listing
+from rules.batch import Job, Opening, Verdict, evaluate_jobs, run_chunks
 from rules.packs import Pack, load_packs
 
 log = logging.getLogger(__name__)
 ENGINE = Actor("engine")
+IN_PROCESS_MAX = 200  # more root subjects than this are evaluated in child processes
+CHUNK = 500  # root subjects per evaluation task
+IN_LIST = 900  # values per IN (...) list
+X = TypeVar("X")
 
 
 @dataclass
@@ -40,6 +54,9 @@ class EvaluationOutcome:
                 "listings_withdrawn": self.listings_withdrawn}
 
 
+JobRunner = Callable[..., list[Verdict]]
+
+
 def packs_for(settings: Settings) -> tuple[Pack, ...]:
     return load_packs(overrides=settings.pack_files or None)
 
@@ -52,124 +69,256 @@ def records_for(session: Session, subject: Subject) -> list[dict[str, Any]]:
     return [r.payload for r in (*own, *named)]
 
 
-def roots(session: Session, subject_ids: Iterable[int]) -> list[Subject]:
-    """Subjects to evaluate: those touched, and those whose penalties name their accidents."""
-    ids = set(subject_ids)
-    accident_ids = session.scalars(select(Record.record_id).where(
-        Record.subject_id.in_(ids), Record.type == "accident")).all() if ids else []
-    for i in range(0, len(accident_ids), 900):
-        ids.update(session.scalars(select(Record.subject_id).where(
-            Record.accident_ref.in_(accident_ids[i:i + 900]))).all())
-    return list(session.scalars(select(Subject).where(Subject.id.in_(ids)).order_by(Subject.id)))
+def _parts(items: Sequence[X], size: int = IN_LIST) -> Iterator[Sequence[X]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
-def _authority(session: Session, evidence: Sequence[str]) -> dict[str, Any] | None:
-    penalties = session.scalars(select(Record).where(Record.record_id.in_(evidence),
-                                                     Record.type == "penalty")).all()
-    latest = max(penalties, key=lambda r: (r.payload["decided_on"], r.record_id), default=None)
-    return latest.payload.get("authority") if latest else None
+def _key(uscc: str | None, id_hash: str | None) -> str:
+    return f"uscc:{uscc}" if uscc else f"person:{id_hash}"  # as Subject.key
 
 
-def _prior_listings(session: Session, subject: Subject) -> dict[str, int]:
-    listings = session.scalars(select(Listing).where(Listing.subject_id == subject.id)).unique().all()
-    return {subject.key: sum(1 for s in states(session, listings, utcnow()) if not s.withdrawn)}
+def _roots(session: Session, subject_ids: Iterable[int]) -> list[int]:
+    """Subjects to evaluate: those touched, and those whose penalties name their accidents.
+    A person with no records of their own is left out: their unit's evaluation covers them."""
+    touched = sorted(set(subject_ids))
+    ids = set(touched)
+    accident = aliased(Record)
+    for part in _parts(touched):
+        ids.update(session.scalars(select(Record.subject_id).distinct().join(
+            accident, Record.accident_ref == accident.record_id).where(
+            accident.subject_id.in_(part), accident.type == "accident")))
+    roots: list[int] = []
+    for part in _parts(sorted(ids)):
+        holding = set(session.scalars(select(Record.subject_id).distinct().where(
+            Record.subject_id.in_(part))))
+        roots += [row.id for row in session.execute(select(Subject.id, Subject.kind).where(
+            Subject.id.in_(part))) if row.kind != "person" or row.id in holding]
+    return sorted(roots)
 
 
-def evaluate_subject(session: Session, subject: Subject, packs: Sequence[Pack], as_of: dt.date,
-                     run: EvaluationRun, outcome: EvaluationOutcome, calendar: WorkdayCalendar) -> None:
-    payloads = records_for(session, subject)
-    results = evaluate(payloads, as_of, packs, prior_listings=_prior_listings(session, subject))
-    persons = {p["subject"]["main_person"]["key"]: p["subject"]["main_person"]
-               for p in payloads if p["subject"]["key"] == subject.key and p["subject"].get("main_person")}
-    firing: dict[int, set[tuple[str, str]]] = {}
-    by_pack = {p.id: p for p in packs}
-    for result in results:
-        if result.key == subject.key:
-            target = subject
-        elif result.key in persons:
-            target = find_by_key(session, result.key) or upsert_subject(
-                session, {**persons[result.key], "kind": "person"})
-        else:
-            continue  # another subject's own evaluation covers it
-        fired = firing.setdefault(target.id, set())
-        explanations = [e.to_json() for e in result.explanations]
-        for proposal in result.proposals:
-            if target is not subject and proposal.main_person_of not in (None, subject.key):
-                continue
-            fired.add((proposal.rule, evidence_key(proposal.evidence)))
-            _open(session, target, proposal, explanations, by_pack, as_of, run, outcome)
-    _withdraw_unsupported(session, subject, firing, outcome, calendar, as_of)
+def _jobs(session: Session, ids: Sequence[int]) -> list[Job]:
+    """The evaluation input of these root subjects, in a few queries."""
+    payload = cast(Record.payload, Text)  # the text as stored: parsed in the child
+    own: dict[int, dict[str, str]] = {i: {} for i in ids}
+    refs: dict[int, set[str]] = {i: set() for i in ids}
+    texts: dict[str, str] = {}
+    for row in session.execute(select(Record.subject_id, Record.record_id, Record.accident_ref,
+                                      payload).where(Record.subject_id.in_(ids))):
+        own[row[0]][row[1]] = texts[row[1]] = row[3]
+        if row[2]:
+            refs[row[0]].add(row[2])
+    missing = sorted(set[str]().union(*refs.values()) - texts.keys())
+    for part in _parts(missing):
+        texts.update((row[0], row[1]) for row in session.execute(
+            select(Record.record_id, payload).where(Record.record_id.in_(part))))
+    keys = {row.id: _key(row.uscc, row.id_hash) for row in session.execute(
+        select(Subject.id, Subject.uscc, Subject.id_hash).where(Subject.id.in_(ids)))}
+    prior = _prior_listings(session, ids)
+    jobs = []
+    for subject_id in ids:
+        named = [texts[r] for r in sorted(refs[subject_id] - own[subject_id].keys()) if r in texts]
+        jobs.append(Job(subject_id, keys[subject_id], (*own[subject_id].values(), *named),
+                        prior.get(subject_id, 0)))
+    return jobs
 
 
-def _open(session: Session, subject: Subject, proposal: Proposal, explanations: list[Any],
-          by_pack: dict[str, Pack], as_of: dt.date, run: EvaluationRun, outcome: EvaluationOutcome) -> None:
-    data = proposal.to_json()
-    data["anchor"] = max(_evidence_dates(session, proposal.evidence), default=None)
-    if proposal.main_person_of:
-        data["main_person_of"] = proposal.main_person_of
-    pack = by_pack[proposal.pack]
-    lapsed = proposal.period_end < as_of
-    case = open_case(session, subject=subject, proposal=data, explanations=explanations,
-                     parameters=dict(pack.parameters), authority=_authority(session, proposal.evidence),
-                     run_id=run.id, lapsed=lapsed, actor=ENGINE)
-    if case is not None:
-        if lapsed:
-            outcome.cases_lapsed += 1
-        else:
-            outcome.cases_opened += 1
+def _prior_listings(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    """How many listings (not withdrawn) each subject has had."""
+    listings = session.scalars(select(Listing).where(Listing.subject_id.in_(ids))).unique().all()
+    counts: dict[int, int] = {}
+    for state in states(session, listings, utcnow()):
+        if not state.withdrawn:
+            counts[state.listing.subject_id] = counts.get(state.listing.subject_id, 0) + 1
+    return counts
 
 
-def _evidence_dates(session: Session, evidence: Sequence[str]) -> list[str]:
-    return [d.isoformat() for d in session.scalars(select(Record.event_date).where(Record.record_id.in_(evidence)))]
+def _subject_ids(session: Session, verdicts: Sequence[Verdict]) -> dict[str, int]:
+    """Subject id by key for every subject these verdicts speak for; a main person the
+    database lacks is created when a case is to be opened for them."""
+    ids = {v.keys[0]: v.subject_id for v in verdicts}
+    hashes = sorted({k.partition(":")[2] for v in verdicts for k in v.keys[1:]
+                     if k.startswith("person:") and k not in ids})
+    for part in _parts(hashes):
+        ids.update((_key(None, row.id_hash), row.id) for row in session.execute(
+            select(Subject.id, Subject.id_hash).where(Subject.id_hash.in_(part))))
+    for verdict in verdicts:
+        for opening in verdict.openings:
+            if opening.key not in ids and opening.person is not None:
+                ids[opening.key] = upsert_subject(session, {**opening.person, "kind": "person"}).id
+    return ids
 
 
-def _withdraw_unsupported(session: Session, subject: Subject, firing: dict[int, set[tuple[str, str]]],
+def _case_row(subject_id: int, opening: Opening, parameters: dict[str, Any], run_id: int) -> dict[str, Any]:
+    """The case blacklist.cases.open_case would open, as a row (a test keeps the two alike)."""
+    proposal, authority = opening.proposal, opening.authority
+    evidence = list(proposal["evidence"])
+    return {
+        "subject_id": subject_id, "rule": proposal["rule"], "pack": proposal["pack"],
+        "pack_version": proposal["pack_version"], "list": proposal["list"], "tier": proposal.get("tier"),
+        "evidence": evidence, "evidence_key": evidence_key(evidence),
+        "status": LAPSED if opening.lapsed else PROPOSED,
+        "proposal": {**proposal, "parameters": parameters}, "explanations": opening.explanations,
+        "authority": authority, "authority_region": (authority or {}).get("region"),
+        "evaluation_run_id": run_id, "row_version": 1}
+
+
+def _open_cases(session: Session, rows: Sequence[dict[str, Any]], run_id: int) -> None:
+    """Insert the cases in one statement, and an audit entry for each as open_case writes it."""
+    if not rows:
+        return
+    connection = session.connection()
+    connection.execute(insert(Case.metadata.tables[Case.__tablename__]), rows)
+    case_ids: dict[tuple[int, str, str], int] = {}
+    for part in _parts(sorted({row["subject_id"] for row in rows})):
+        case_ids.update(((r.subject_id, r.rule, r.evidence_key), r.id) for r in session.execute(
+            select(Case.id, Case.subject_id, Case.rule, Case.evidence_key).where(
+                Case.evaluation_run_id == run_id, Case.subject_id.in_(part))))
+    entries: list[dict[str, Any]] = []
+    prev = ""
+    for row in rows:
+        case_id = case_ids[row["subject_id"], row["rule"], row["evidence_key"]]
+        after = {"rule": row["rule"], "subject_id": row["subject_id"], "evidence": row["evidence"],
+                 "status": row["status"]}
+        if not prev:  # audit.append takes the chain's lock and reads its head
+            prev = audit.append(session, actor=ENGINE.name, action=f"case.{row['status']}",
+                                entity="case", entity_id=case_id, after=after).hash
+            continue
+        now = utcnow()
+        entry = _AuditRow(now.replace(microsecond=now.microsecond // 1000 * 1000), ENGINE.name,
+                          f"case.{row['status']}", "case", str(case_id), None, after)
+        # TODO(lead): an audit.append_many in blacklist/audit.py, so the chain is built there
+        digest = audit._digest(prev, typing.cast(AuditEntry, entry))
+        entries.append({**entry._asdict(), "prev_hash": prev, "hash": digest})
+        prev = digest
+    if entries:
+        connection.execute(insert(AuditEntry.metadata.tables[AuditEntry.__tablename__]), entries)
+
+
+class _AuditRow(NamedTuple):
+    """The fields an audit entry's hash covers."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def _store(session: Session, verdicts: Sequence[Verdict], by_pack: Mapping[str, Pack],
+           as_of: dt.date, run: EvaluationRun, outcome: EvaluationOutcome,
+           calendar: WorkdayCalendar) -> None:
+    """Open the new cases and withdraw what these verdicts no longer support."""
+    outcome.subjects += len(verdicts)
+    for verdict in verdicts:
+        if verdict.error is not None:
+            log.error("evaluation failed closed: %s", verdict.error)
+            outcome.failed.append(verdict.error)
+    good = [v for v in verdicts if v.error is None]
+    if not good:
+        return
+    ids = _subject_ids(session, good)
+    known: set[tuple[int, str, str]] = set()
+    for part in _parts(sorted(set(ids.values()))):
+        known.update((r.subject_id, r.rule, r.evidence_key) for r in session.execute(
+            select(Case.subject_id, Case.rule, Case.evidence_key).where(Case.subject_id.in_(part))))
+    rows: list[dict[str, Any]] = []
+    for verdict in good:
+        for opening in verdict.openings:
+            key = (ids[opening.key], opening.rule, opening.evidence_key)
+            if key not in known:
+                known.add(key)
+                parameters = dict(by_pack[opening.proposal["pack"]].parameters)
+                rows.append(_case_row(key[0], opening, parameters, run.id))
+                if opening.lapsed:
+                    outcome.cases_lapsed += 1
+                else:
+                    outcome.cases_opened += 1
+    _open_cases(session, rows, run.id)
+    _withdraw_unsupported(session, good, ids, outcome, calendar, as_of)
+
+
+def _withdraw_unsupported(session: Session, verdicts: Sequence[Verdict], ids: Mapping[str, int],
                           outcome: EvaluationOutcome, calendar: WorkdayCalendar, as_of: dt.date) -> None:
     """Open cases whose proposal no longer fires, and listings whose evidence was revoked."""
-    subject_ids = {subject.id, *firing}
-    main_of = subject.key
-    for case in session.scalars(select(Case).where(Case.subject_id.in_(subject_ids),
-                                                   Case.status.in_((PROPOSED, NOTIFIED)))).unique():
-        own = case.subject_id == subject.id and not case.proposal.get("main_person_of")
-        derived = case.proposal.get("main_person_of") == main_of
-        if not (own or derived):
+    speakers: dict[int, list[Verdict]] = {}  # subject id -> the evaluations that speak for it
+    for verdict in verdicts:
+        for key in verdict.keys:
+            if key in ids:
+                speakers.setdefault(ids[key], []).append(verdict)
+    firing = {v.subject_id: {(ids[o.key], o.rule, o.evidence_key) for o in v.openings}
+              for v in verdicts}
+    scope = sorted(speakers)
+    open_cases: list[Any] = []
+    listings: list[Listing] = []
+    for part in _parts(scope):
+        open_cases += session.execute(select(Case.id, Case.subject_id, Case.rule, Case.evidence_key).where(
+            Case.subject_id.in_(part), Case.status.in_((PROPOSED, NOTIFIED))).order_by(Case.id)).all()
+        listings += session.scalars(select(Listing).where(Listing.subject_id.in_(part))
+                                    .order_by(Listing.id)).unique()
+    for row in open_cases:
+        doubted = [v for v in speakers[row.subject_id]
+                   if (row.subject_id, row.rule, row.evidence_key) not in firing[v.subject_id]]
+        if not doubted:
             continue
-        if (case.rule, case.evidence_key) not in firing.get(case.subject_id, set()):
-            if withdraw_case(session, case, reason="the evidence no longer supports this proposal",
-                             actor=ENGINE):
-                outcome.cases_withdrawn += 1
-    listings = session.scalars(select(Listing).where(Listing.subject_id.in_(subject_ids))).unique().all()
+        case = session.get_one(Case, row.id)
+        main_of = case.proposal.get("main_person_of")
+        # a unit's evaluation answers for its own cases and those derived for its main persons
+        if any(main_of == v.keys[0] or (not main_of and row.subject_id == v.subject_id)
+               for v in doubted) and withdraw_case(
+                session, case, reason="the evidence no longer supports this proposal", actor=ENGINE):
+            outcome.cases_withdrawn += 1
+    evidence = sorted({str(i) for listing in listings for i in listing.evidence})
+    revoked: set[str] = set()
+    for some in _parts(evidence):
+        revoked.update(session.scalars(select(Record.record_id).where(
+            Record.record_id.in_(some), Record.status == "revoked")))
     for listing in listings:
-        revoked = session.scalars(select(Record.record_id).where(
-            Record.record_id.in_(listing.evidence), Record.status == "revoked")).all()
-        if revoked and withdraw_listing(session, listing, reason="evidence revoked or set aside",
-                                        records=sorted(revoked), actor=ENGINE, calendar=calendar,
-                                        today=as_of):
+        hit = sorted(revoked.intersection(map(str, listing.evidence)))
+        if hit and withdraw_listing(session, listing, reason="evidence revoked or set aside",
+                                    records=hit, actor=ENGINE, calendar=calendar, today=as_of):
             outcome.listings_withdrawn += 1
 
 
 def reevaluate(session: Session, subject_ids: Iterable[int], settings: Settings, *,
-               as_of: dt.date | None = None, calendar: WorkdayCalendar | None = None) -> EvaluationOutcome:
-    """Evaluate these subjects (and those linked through accidents) and store the result."""
+               as_of: dt.date | None = None, calendar: WorkdayCalendar | None = None,
+               workers: int | None = None, in_process_max: int = IN_PROCESS_MAX,
+               runner: JobRunner | None = None) -> EvaluationOutcome:
+    """Evaluate these subjects (and those linked through accidents) and store the result.
+
+    Up to ``in_process_max`` root subjects are evaluated here; more go to ``workers`` child
+    processes (default: one per CPU). ``runner`` replaces ``evaluate_jobs`` (a module-level
+    function, for tests and benchmarks). A subject whose evaluation fails (the engine and
+    the Python evaluator disagree, or its chunk crashed its process twice) gets nothing
+    stored, and the run is marked failed with the reason."""
     as_of = as_of or today(settings.timezone)
     calendar = calendar or (WorkdayCalendar.from_file(settings.holidays_file) if settings.holidays_file
                             else WorkdayCalendar())
     packs = packs_for(settings)
+    by_pack = {p.id: p for p in packs}
     outcome = EvaluationOutcome()
     run = EvaluationRun(started_at=utcnow())
     session.add(run)
     session.flush()
-    for subject in roots(session, subject_ids):
-        if subject.kind == "person" and not session.scalar(
-                select(Record.record_id).where(Record.subject_id == subject.id).limit(1)):
-            continue  # a main person with no records of their own: their unit's evaluation covers them
-        outcome.subjects += 1
-        try:
-            with session.begin_nested():
-                evaluate_subject(session, subject, packs, as_of, run, outcome, calendar)
-        except EngineMismatchError as exc:
-            log.error("evaluation of subject %s failed closed: %s", subject.id, exc)
-            outcome.failed.append(f"subject {subject.id}: {exc}")
+    roots = _roots(session, subject_ids)
+    work = (_jobs(session, part) for part in _parts(roots, CHUNK))
+    task = functools.partial(runner or evaluate_jobs, as_of=as_of, packs=packs)
+    answers: Iterable[tuple[list[Job], list[Verdict] | None]]
+    if len(roots) <= in_process_max:
+        answers = ((jobs, task(jobs)) for jobs in work)
+    else:
+        answers = run_chunks(task, work, workers=workers or os.cpu_count() or 1)
+    for jobs, verdicts in answers:
+        if verdicts is None:
+            error = (f"subjects {jobs[0].subject_id}..{jobs[-1].subject_id} ({len(jobs)}): their "
+                     "evaluation crashed its process twice")
+            outcome.failed.append(error)
+            log.error("evaluation failed closed: %s", error)
+            outcome.subjects += len(jobs)
+            continue
+        _store(session, verdicts, by_pack, as_of, run, outcome, calendar)
     run.finished_at = utcnow()
     run.subjects = outcome.subjects
     run.proposals = outcome.cases_opened
