@@ -4,19 +4,29 @@ listings in force (never the rules engine), answered with measures and legal bas
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import json
+import os
+import re
+import secrets
+import struct
+import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import BindParameter, Column, ColumnElement, Connection, Select, and_, bindparam, insert, or_, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
-from blacklist.listings import ListingState, list_version, states
-from blacklist.models import Check, Listing, Subject
+from blacklist.listings import ListingState, fold, list_version
+from blacklist.models import Base, Listing, ListingEvent, utcnow
 
 # Strongest first; `prohibited` and `restricted` make a subject ineligible.
 EFFECTS = ("prohibited", "restricted", "heightened_supervision", "reference")
 BARRING = ("prohibited", "restricted")
+NO_RECORD = "no record: this code is valid but the engine holds no record of it"
+NO_LISTING = "no listing in force on this day"
 
 
 @dataclass(frozen=True)
@@ -70,9 +80,9 @@ def answer(subject: Mapping[str, Any], domain: str, as_of: dt.date, in_force: It
         "eligible": effect not in BARRING, "effect": effect, "measures": measures, "listings": listings,
     }
     if not known:
-        out["note"] = "no record: this code is valid but the engine holds no record of it"
+        out["note"] = NO_RECORD
     elif not listings:
-        out["note"] = "no listing in force on this day"
+        out["note"] = NO_LISTING
     return out
 
 
@@ -87,57 +97,400 @@ class EligibilityService:
         if domain not in self.catalog.domains():
             raise UnknownDomainError(domain)
 
-    def in_force(self, subject_ids: Sequence[int], as_of: dt.date, known_at: dt.datetime) -> dict[int, list[ListingState]]:
-        found: dict[int, list[ListingState]] = {}
-        for i in range(0, len(subject_ids), 900):
-            chunk = subject_ids[i:i + 900]
-            rows = self.session.scalars(select(Listing).where(
-                Listing.subject_id.in_(chunk), Listing.recorded_at <= known_at, Listing.period_start <= as_of,
-                or_(Listing.period_end.is_(None), Listing.period_end >= as_of))).unique().all()
-            for state in states(self.session, rows, known_at):
-                if state.in_force(as_of):
-                    found.setdefault(state.listing.subject_id, []).append(state)
+    def lookup(self, scheme: str, values: Sequence[str], as_of: dt.date, known_at: dt.datetime
+               ) -> dict[str, Found]:
+        """The subjects we hold by `scheme` (`uscc` or `id_hash`), with their listings in force.
+
+        Two narrow queries per chunk rather than one wide join: subjects by their unique key,
+        then listings (with events) by subject; most subjects have no listing. They run on the
+        driver's cursor in this session's transaction (`_Prepared`), the keys sorted so that
+        each chunk reads neighbouring index pages.
+        """
+        found: dict[str, Found] = {}
+        unique = sorted(set(values))
+        if not unique:
+            return found
+        connection = self.session.connection()
+        by_key, listings_of = _batch_statements(connection.dialect)
+        cursor = _driver_cursor(connection)
+        try:
+            for i in range(0, len(unique), _CHUNK):
+                cursor.execute(by_key[scheme].sql, by_key[scheme].parameters(_padded("k", unique[i:i + _CHUNK])))
+                subjects = {key: (subject_id, name) for key, subject_id, name in by_key[scheme].rows(cursor)}
+                in_force: dict[int, list[ListingState]] = {}
+                if subjects:
+                    ids = [subject_id for subject_id, _ in subjects.values()]
+                    params = {**_padded("i", ids), "as_of": as_of, "known_at": known_at}
+                    cursor.execute(listings_of.sql, listings_of.parameters(params))
+                    in_force = _listings_in_force(listings_of.rows(cursor), as_of)
+                for key, (subject_id, name) in subjects.items():
+                    found[key] = (subject_id, name, in_force.get(subject_id, []))
+        finally:
+            cursor.close()
         return found
 
-    def subjects(self, column: Any, values: Sequence[str]) -> dict[str, Subject]:
-        out: dict[str, Subject] = {}
-        unique = list(dict.fromkeys(values))
-        for i in range(0, len(unique), 900):
-            for subject in self.session.scalars(select(Subject).where(column.in_(unique[i:i + 900]))):
-                out[getattr(subject, column.key)] = subject
-        return out
-
-    def check_many(self, refs: Sequence[tuple[str, str, dict[str, Any]]], domain: str, as_of: dt.date,
+    def check_many(self, refs: Sequence[Ref], domain: str, as_of: dt.date,
                    known_at: dt.datetime) -> tuple[str, list[dict[str, Any]]]:
         """Answers for `(scheme, value, shown subject)` refs, scheme `uscc` or `id_hash`, in order."""
-        self.check_domain(domain)
-        version = list_version(self.session, known_at)
-        by_uscc = self.subjects(Subject.uscc, [v for s, v, _ in refs if s == "uscc"])
-        by_hash = self.subjects(Subject.id_hash, [v for s, v, _ in refs if s == "id_hash"])
-        ids = [s.id for s in (*by_uscc.values(), *by_hash.values())]
-        listed = self.in_force(ids, as_of, known_at)
-        results = []
-        for scheme, value, shown in refs:
-            subject = (by_uscc if scheme == "uscc" else by_hash).get(value)
-            if subject is not None:
-                shown = {**shown, "name": subject.name}
-            results.append(answer(shown, domain, as_of, listed.get(subject.id, []) if subject else [],
-                                  self.catalog, known=subject is not None))
-        return version, results
+        version, found = self.find(refs, domain, as_of, known_at)
+        return version, [_answer(ref, found[ref[0]].get(ref[1]), domain, as_of, self.catalog) for ref in refs]
 
-    def record(self, token_id: int | None, refs: Sequence[tuple[str, str, Any]], results: Sequence[dict[str, Any]],
-               domain: str, as_of: dt.date, known_at: dt.datetime, version: str) -> list[str]:
+    def find(self, refs: Sequence[tuple[str, str, Any]], domain: str, as_of: dt.date, known_at: dt.datetime
+             ) -> tuple[str, dict[str, dict[str, Found]]]:
+        """The list version, and per scheme the subjects we hold with their listings in force."""
+        self.check_domain(domain)
+        version = list_version(self.session, known_at)  # flushes pending changes, as an ORM query would
+        found = {scheme: self.lookup(scheme, [v for s, v, _ in refs if s == scheme], as_of, known_at)
+                 for scheme in ("uscc", "id_hash")}
+        return version, found
+
+    def verdict(self, subject: Found | None, domain: str) -> tuple[bool, str]:
+        """`(eligible, effect)` as `answer` gives them, without building the answer."""
+        if subject is None or not subject[2]:
+            return True, "none"
+        effect = _strongest(self.catalog, subject[2], domain)
+        return effect not in BARRING, effect
+
+    def record(self, token_id: int | None, refs: Sequence[tuple[str, str, Any]],
+               results: Sequence[Mapping[str, Any]], domain: str, as_of: dt.date, known_at: dt.datetime,
+               version: str) -> list[str]:
         """Log every answer (persons by keyed hash only); returns the check ids."""
-        rows = []
-        ids = []
         batch = len(results)
-        for (scheme, value, _), result in zip(refs, results):
-            check_id = str(uuid.uuid4())
-            ids.append(check_id)
-            rows.append({"id": check_id, "token_id": token_id, "subject_ref": f"{scheme}:{value}",
-                         "domain": domain, "as_of": as_of, "known_at": known_at,
-                         "eligible": result["eligible"], "effect": result["effect"], "list_version": version,
-                         "batch_size": batch})
+        at = utcnow()
+        connection = self.session.connection()
+        dialect = connection.dialect
+        if batch > 1 and dialect.name in ("sqlite", "postgresql") and dialect.driver in ("pysqlite", "psycopg"):
+            # Many rows: the driver's own bulk path inside this session's transaction, each
+            # constant converted once (SQLAlchemy converts every value of every row). Rows go
+            # in by subject with ascending ids, so both indexes fill in order.
+            order = sorted(range(batch), key=lambda i: (refs[i][0], refs[i][1]))
+            ids: list[str] = [""] * batch
+            for i, check_id in zip(order, _uuids(batch)):
+                ids[i] = check_id
+            constant = {"at": at, "token_id": token_id, "domain": domain, "as_of": as_of, "known_at": known_at,
+                        "list_version": version, "batch_size": batch}
+            varying = ((ids[i], f"{refs[i][0]}:{refs[i][1]}", results[i]["eligible"], results[i]["effect"])
+                       for i in order)
+            cursor = _driver_cursor(connection)
+            try:
+                _bulk_insert_checks(cursor, dialect, constant, varying)
+            finally:
+                cursor.close()
+            return ids
+        ids = _uuids(batch)
+        rows = [_check_row(check_id, at, token_id, ref, result, domain, as_of, known_at, version, batch)
+                for check_id, ref, result in zip(ids, refs, results)]
         if rows:
-            self.session.execute(insert(Check), rows)
+            connection.execute(_INSERT_CHECK, rows[0] if len(rows) == 1 else rows)
         return ids
+
+
+class SingleCheck:
+    """One check on a DBAPI connection in autocommit mode: one SELECT for the answer (a snapshot
+    of its own: version, subject, listings and events together) and one INSERT for its record (a
+    transaction of its own, committed before the answer is given).
+
+    The same statements and type conversions as `EligibilityService`, compiled once for the
+    dialect and run on the driver's cursor: SQLAlchemy's per-execution machinery costs several
+    times what the database spends on a check. On SQLite, an INSERT in autocommit mode takes and
+    releases the write lock inside one call, without waiting for the GIL in between.
+    """
+
+    def __init__(self, dialect: Dialect, catalog: MeasureCatalog) -> None:
+        self.catalog = catalog
+        self._lookup = {scheme: _Prepared(statement, dialect) for scheme, statement in _LOOKUP_ONE.items()}
+        self._insert = _prepared_insert(dialect)
+
+    def answer(self, cursor: Any, ref: Ref, domain: str, as_of: dt.date, known_at: dt.datetime
+               ) -> tuple[str, dict[str, Any]]:
+        """`(list version, answer)` for one `(scheme, value, shown subject)` ref."""
+        if domain not in self.catalog.domains():
+            raise UnknownDomainError(domain)
+        lookup = self._lookup[ref[0]]
+        cursor.execute(lookup.sql, lookup.parameters({"key": ref[1], "as_of": as_of, "known_at": known_at}))
+        newest, subjects = _subjects_in_force(lookup.rows(cursor), as_of)
+        return _version(newest), _answer(ref, subjects.get(ref[1]), domain, as_of, self.catalog)
+
+    def record(self, cursor: Any, token_id: int | None, ref: Ref, result: Mapping[str, Any], domain: str,
+               as_of: dt.date, known_at: dt.datetime, version: str) -> str:
+        """Log the answer (a person by keyed hash only); returns the check id."""
+        [check_id] = _uuids(1)
+        row = _check_row(check_id, utcnow(), token_id, ref, result, domain, as_of, known_at, version, 1)
+        cursor.execute(self._insert.sql, self._insert.parameters(row))
+        return check_id
+
+
+Ref = tuple[str, str, dict[str, Any]]
+Found = tuple[int, str, list[ListingState]]  # subject id, name, listings in force
+
+
+def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Found]], domain: str,
+                      as_of: dt.date, catalog: MeasureCatalog, ids: Iterable[str], version: str) -> Iterator[str]:
+    """Each answer with its check id and the list version, as `records.canonical_json` writes it.
+
+    A unit with no listing in force (nearly every subject of a batch) is written from a
+    template, its name the only value to escape; anything else goes through `answer`.
+    """
+    encode = _CANONICAL
+    lead = '{"as_of":' + encode(as_of.isoformat()) + ',"check_id":"'
+    clear = ('","domain":' + encode(domain) + ',"effect":"none","eligible":true,"list_version":' + encode(version)
+             + ',"listings":[],"measures":[],"note":')
+    no_record, no_listing = encode(NO_RECORD), encode(NO_LISTING)
+    for ref, check_id in zip(refs, ids):
+        scheme, value, shown = ref
+        subject = found[scheme].get(value)
+        if (subject is None or not subject[2]) and len(shown) == 2 and shown.get("kind") == "unit" \
+                and shown.get("uscc") == value and _PLAIN_ID.fullmatch(check_id) and _PLAIN_CODE.fullmatch(value):
+            if subject is None:
+                yield f'{lead}{check_id}{clear}{no_record},"subject":{{"kind":"unit","uscc":"{value}"}}}}'
+            else:
+                name = encode(subject[1])
+                yield f'{lead}{check_id}{clear}{no_listing},"subject":{{"kind":"unit","name":{name},"uscc":"{value}"}}}}'
+            continue
+        result = _answer(ref, subject, domain, as_of, catalog)
+        result["check_id"] = check_id
+        result["list_version"] = version
+        yield encode(result)
+
+
+# `records.canonical_json`, with the encoder built once rather than on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_PLAIN_ID = re.compile(r"[0-9a-f-]+")  # written as they are: nothing in them to escape
+_PLAIN_CODE = re.compile(r"[0-9A-Z]+")
+
+
+def _answer(ref: Ref, subject: Found | None, domain: str, as_of: dt.date, catalog: MeasureCatalog
+            ) -> dict[str, Any]:
+    if subject is None:
+        return answer(ref[2], domain, as_of, (), catalog, known=False)
+    return answer({**ref[2], "name": subject[1]}, domain, as_of, subject[2], catalog, known=True)
+
+
+def _strongest(catalog: MeasureCatalog, in_force: Iterable[ListingState], domain: str) -> str:
+    effects = set()
+    for state in in_force:
+        measure = catalog.measure(state.listing.pack, domain)
+        if measure is not None:
+            effects.add(measure.effect)
+    return next((e for e in EFFECTS if e in effects), "none")
+
+
+def _version(newest: int | None) -> str:
+    return f"v{newest or 0}"  # as `listings.list_version` names it
+
+
+def _check_row(check_id: str, at: dt.datetime, token_id: int | None, ref: tuple[str, str, Any],
+               result: Mapping[str, Any], domain: str, as_of: dt.date, known_at: dt.datetime, version: str,
+               batch: int) -> dict[str, Any]:
+    return {"id": check_id, "at": at, "token_id": token_id, "subject_ref": f"{ref[0]}:{ref[1]}", "domain": domain,
+            "as_of": as_of, "known_at": known_at, "eligible": result["eligible"], "effect": result["effect"],
+            "list_version": version, "batch_size": batch}
+
+
+# Core statements: compiled once, no ORM flush or identity map.
+_CHUNK = 900  # bound parameters per IN list, under SQLite's historical limit of 999
+_INSERT_CHUNK = 5_000
+_SUBJECTS, _LISTINGS, _EVENTS, _CHECKS = (Base.metadata.tables[name]
+                                          for name in ("subjects", "listings", "listing_events", "checks"))
+_NEWEST = _EVENTS.alias("newest")
+_LISTING_COLUMNS: list[tuple[str, Column[Any]]] = [(key, column) for key, column in Listing.__mapper__.columns.items()]
+_EVENT_COLUMNS: list[tuple[str, Column[Any]]] = [(key, column) for key, column in ListingEvent.__mapper__.columns.items()]
+_INSERT_CHECK = insert(_CHECKS)
+_PREPARED_INSERTS: dict[str, "_Prepared"] = {}
+_BATCH_STATEMENTS: dict[str, tuple[dict[str, "_Prepared"], "_Prepared"]] = {}
+
+
+def _lookup_statement(key: ColumnElement[Any], many: bool) -> Select[Any]:
+    """The list version as known at `known_at`, and the subjects by `key`, each with its listings
+    that may be in force on `as_of` and their events as known at `known_at`.
+
+    One statement, so one snapshot, and all indexed: the newest event backwards along the
+    primary key (unlike max() with a WHERE, which SQLite answers with a scan); subjects by
+    their unique key; listings by subject; events by listing. The version comes from a one-row
+    table the subjects are joined to, so it is there even when no subject is found.
+    """
+    known_at: BindParameter[Any] = bindparam("known_at")
+    as_of: BindParameter[Any] = bindparam("as_of")
+    newest = (select(_NEWEST.c.id).where(_NEWEST.c.recorded_at <= known_at).order_by(_NEWEST.c.id.desc())
+              .limit(1).scalar_subquery())
+    version = select(newest.label("newest")).subquery("version")
+    subject = key.in_(bindparam("keys", expanding=True)) if many else key == bindparam("key")
+    maybe_in_force = and_(_LISTINGS.c.subject_id == _SUBJECTS.c.id, _LISTINGS.c.recorded_at <= known_at,
+                          _LISTINGS.c.period_start <= as_of,
+                          or_(_LISTINGS.c.period_end.is_(None), _LISTINGS.c.period_end >= as_of))
+    known = and_(_EVENTS.c.listing_id == _LISTINGS.c.id, _EVENTS.c.recorded_at <= known_at)
+    return (select(version.c.newest, key, _SUBJECTS.c.id, _SUBJECTS.c.name, *(c for _, c in _LISTING_COLUMNS),
+                   *(c for _, c in _EVENT_COLUMNS))
+            .select_from(version.outerjoin(_SUBJECTS, subject).outerjoin(_LISTINGS, maybe_in_force)
+                         .outerjoin(_EVENTS, known)))
+
+
+_LOOKUP_ONE = {"uscc": _lookup_statement(_SUBJECTS.c.uscc, False),
+               "id_hash": _lookup_statement(_SUBJECTS.c.id_hash, False)}
+
+
+def _batch_statements(dialect: Dialect) -> tuple[dict[str, _Prepared], _Prepared]:
+    """Subjects by key and listings by subject, each for `_CHUNK` keys, compiled for the dialect."""
+    found = _BATCH_STATEMENTS.get(dialect.name)
+    if found is None:
+        keys: list[BindParameter[Any]] = [bindparam(f"k{i}") for i in range(_CHUNK)]
+        by_key = {scheme: _Prepared(select(key, _SUBJECTS.c.id, _SUBJECTS.c.name).where(key.in_(keys)), dialect)
+                  for scheme, key in (("uscc", _SUBJECTS.c.uscc), ("id_hash", _SUBJECTS.c.id_hash))}
+        ids: list[BindParameter[Any]] = [bindparam(f"i{i}") for i in range(_CHUNK)]
+        known_at: BindParameter[Any] = bindparam("known_at")
+        as_of: BindParameter[Any] = bindparam("as_of")
+        listings_of = (
+            select(*(c for _, c in _LISTING_COLUMNS), *(c for _, c in _EVENT_COLUMNS))
+            .select_from(_LISTINGS.outerjoin(_EVENTS, and_(_EVENTS.c.listing_id == _LISTINGS.c.id,
+                                                           _EVENTS.c.recorded_at <= known_at)))
+            .where(_LISTINGS.c.subject_id.in_(ids), _LISTINGS.c.recorded_at <= known_at,
+                   _LISTINGS.c.period_start <= as_of,
+                   or_(_LISTINGS.c.period_end.is_(None), _LISTINGS.c.period_end >= as_of)))
+        found = _BATCH_STATEMENTS[dialect.name] = (by_key, _Prepared(listings_of, dialect))
+    return found
+
+
+def _driver_cursor(connection: Connection) -> Any:
+    """A cursor of the driver's connection under `connection`, in its transaction."""
+    driver = connection.connection.driver_connection
+    assert driver is not None, "the connection is closed"
+    return driver.cursor()
+
+
+def _padded(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
+    """`{prefix0: v0, …}` for all `_CHUNK` slots of an IN list, the last value repeated to fill it
+    (a repeated value changes nothing in an IN list, and one statement serves every chunk)."""
+    last = values[-1]
+    return {f"{prefix}{i}": values[i] if i < len(values) else last for i in range(_CHUNK)}
+
+
+def _subjects_in_force(rows: Iterable[Sequence[Any]], as_of: dt.date) -> tuple[int | None, dict[str, Found]]:
+    """The newest event id, and the rows of a `_lookup_statement` folded into subjects with
+    their listings in force."""
+    newest = None
+    subjects: dict[str, tuple[int, str]] = {}
+    listing_rows = []
+    for row in rows:
+        newest, key = row[0], row[1]
+        if key is None:
+            continue
+        subjects.setdefault(key, (row[2], row[3]))
+        if row[4] is not None:
+            listing_rows.append(row[4:])
+    in_force = _listings_in_force(listing_rows, as_of)
+    return newest, {key: (subject_id, name, in_force.get(subject_id, []))
+                    for key, (subject_id, name) in subjects.items()}
+
+
+def _listings_in_force(rows: Iterable[Sequence[Any]], as_of: dt.date) -> dict[int, list[ListingState]]:
+    """Rows of listing columns then event columns folded into each subject's listings in force,
+    in listing order."""
+    event_at = len(_LISTING_COLUMNS)
+    listings: dict[int, tuple[Listing, list[ListingEvent]]] = {}
+    for row in rows:
+        listing_id = row[0]
+        if listing_id not in listings:
+            values = row[:event_at]
+            listings[listing_id] = (Listing(**{k: v for (k, _), v in zip(_LISTING_COLUMNS, values)}), [])
+        if row[event_at] is not None:
+            values = row[event_at:]
+            listings[listing_id][1].append(ListingEvent(**{k: v for (k, _), v in zip(_EVENT_COLUMNS, values)}))
+    by_subject: dict[int, list[ListingState]] = {}
+    for _, (listing, events) in sorted(listings.items()):
+        state = fold(listing, events)
+        if state.in_force(as_of):
+            by_subject.setdefault(listing.subject_id, []).append(state)
+    return by_subject
+
+
+def _bulk_insert_checks(cursor: Any, dialect: Dialect, constant: Mapping[str, Any],
+                        varying: Iterable[tuple[str, str, bool, str]]) -> None:
+    """Check rows `(id, subject_ref, eligible, effect)` sharing the `constant` columns, by the
+    driver's bulk path: COPY on PostgreSQL (psycopg), executemany on SQLite."""
+    if dialect.name == "postgresql":
+        columns = [*constant, "id", "subject_ref", "eligible", "effect"]
+        values = tuple(constant.values())
+        with cursor.copy(f"COPY checks ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in varying:
+                copy.write_row(values + row)
+        return
+    prepared = _prepared_insert(dialect)
+    template = prepared.parameters({**constant, "id": None, "subject_ref": None, "eligible": None, "effect": None})
+    assert isinstance(template, list)
+    slots = [prepared.names.index(name) for name in ("id", "subject_ref", "eligible", "effect")]
+    to_bool: Callable[[Any], Any] = _CHECKS.c.eligible.type.dialect_impl(dialect).bind_processor(dialect) or _same
+
+    def rows() -> Iterator[list[Any]]:
+        for check_id, subject_ref, eligible, effect in varying:
+            row = template.copy()
+            row[slots[0]], row[slots[1]], row[slots[2]], row[slots[3]] = check_id, subject_ref, to_bool(eligible), effect
+            yield row
+
+    cursor.executemany(prepared.sql, rows())
+
+
+def _prepared_insert(dialect: Dialect) -> _Prepared:
+    prepared = _PREPARED_INSERTS.get(dialect.name)
+    if prepared is None:
+        prepared = _PREPARED_INSERTS[dialect.name] = _Prepared(_INSERT_CHECK, dialect, [c.key for c in _CHECKS.c])
+    return prepared
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class _Prepared:
+    """A core statement compiled once for a dialect, with SQLAlchemy's type conversions for its
+    parameters and result columns, to run on a driver cursor."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        self._positional = compiled.positional
+        names = compiled.positiontup if compiled.positional and compiled.positiontup is not None else list(compiled.params)
+        self.names = list(names)
+        defaults = compiled.params
+        self._binds = [(name, defaults.get(name), compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                       for name in dict.fromkeys(names)]  # each once, however often the SQL repeats it
+        columns = getattr(statement, "selected_columns", ())
+        self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+
+    def parameters(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
+        converted = {name: process(values.get(name, default)) if process else values.get(name, default)
+                     for name, default, process in self._binds}
+        return [converted[name] for name in self.names] if self._positional else converted
+
+    def rows(self, cursor: Any) -> list[Any]:
+        processors = self._results
+        if not any(processors):
+            return cursor.fetchall()  # type: ignore[no-any-return]
+        return [tuple(process(value) if process else value for process, value in zip(processors, row))
+                for row in cursor.fetchall()]
+
+
+def _uuids(n: int) -> list[str]:
+    """`n` check ids, ascending: time-ordered UUIDs (version 7: milliseconds since the epoch,
+    a 24-bit counter from a random start, 50 random bits), so that new rows land at the end
+    of the primary key index, in order, instead of all over it."""
+    stamp = f"{time.time_ns() // 1_000_000:012x}"
+    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    start = secrets.randbelow((1 << 24) - n) if n < 1 << 24 else 0
+    variant = 0b10 << 62
+    ids = []
+    for count, random64 in enumerate(struct.unpack(f">{n}Q", os.urandom(8 * n)), start):
+        tail = f"{variant | (count & 0xFFF) << 50 | random64 >> 14:016x}"
+        ids.append(f"{head}{count >> 12:03x}-{tail[:4]}-{tail[4:]}")
+    return ids
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

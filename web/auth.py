@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, g, request
 from flask_limiter import Limiter
+from limits.storage import MemoryStorage
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from blacklist.tokens import find_token, has_role, hash_token
@@ -38,7 +40,7 @@ def current_caller() -> Caller | None:
     plain = _bearer()
     if plain:
         cache: dict[str, tuple[float, Caller | None]] = services().extra.setdefault("token_cache", {})
-        digest = hash_token(plain)
+        digest = _bearer_digest()
         hit = cache.get(digest)
         if hit and hit[0] > time.monotonic():
             caller = hit[1]
@@ -86,9 +88,45 @@ def require_any(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+class _MemoryStorage(MemoryStorage):
+    """limits' in-memory storage without a timer thread started on every hit.
+
+    limits expires counters from a `threading.Timer` it restarts each time one has fired,
+    up to a hundred new threads a second under load, each start waiting for the GIL. Reads
+    already drop an expired counter before counting (`get`), so an inline sweep at most once
+    a second keeps memory bounded and the limits answer exactly as before.
+    """
+
+    STORAGE_SCHEME = ["blacklist-memory"]
+    _SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._next_sweep = 0.0
+        self._sweeping = threading.Lock()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the private timer restart
+        now = time.monotonic()
+        if now >= self._next_sweep and self._sweeping.acquire(blocking=False):
+            try:
+                self._next_sweep = now + self._SWEEP_SECONDS
+                self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+            finally:
+                self._sweeping.release()
+
+
+def _bearer_digest() -> str | None:
+    """The bearer token's SHA-256, once per request: the limiter's key and the lookup share it."""
+    if "bearer_digest" not in g:
+        plain = _bearer()
+        g.bearer_digest = hash_token(plain) if plain else None
+    digest: str | None = g.bearer_digest
+    return digest
+
+
 def _limit_key() -> str:
-    plain = _bearer()
-    return "t:" + hash_token(plain)[:16] if plain else "ip:" + (request.remote_addr or "-")
+    digest = _bearer_digest()
+    return "t:" + digest[:16] if digest else "ip:" + (request.remote_addr or "-")
 
 
 _EXEMPT = ("/healthz", "/metrics", "/openapi.json", "/docs", "/static/")
@@ -98,7 +136,7 @@ def init_app(app: Flask) -> None:
     settings = app.extensions["blacklist"].settings
     limiter = Limiter(
         key_func=_limit_key, app=app, default_limits=[settings.rate_limit],
-        storage_uri=settings.redis_url or "memory://", headers_enabled=True,
+        storage_uri=settings.redis_url or "blacklist-memory://", headers_enabled=True,
     )
 
     @limiter.request_filter

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from blacklist.db import make_engine, make_sessionmaker
@@ -51,6 +53,35 @@ def db() -> Session:
         g.db = (svc.readers if request.method in ("GET", "HEAD") else svc.sessions)()
     session: Session = g.db
     return session
+
+
+@contextmanager
+def autocommit_cursor() -> Iterator[Any]:
+    """A driver cursor on a pooled connection in autocommit mode, each statement a transaction
+    of its own; driver errors are raised as SQLAlchemy's, as from a session."""
+    engine = services().engine
+    dialect = engine.dialect
+    pooled = engine.raw_connection()
+    driver = pooled.driver_connection
+    sqlite = dialect.name == "sqlite"  # its connections already are (isolation_level None)
+    cursor = None
+    try:
+        if not sqlite:
+            driver.autocommit = True
+        cursor = driver.cursor()
+        yield cursor
+    except dialect.loaded_dbapi.Error as exc:
+        invalidated = dialect.is_disconnect(exc, pooled, cursor)
+        if invalidated:
+            pooled.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=invalidated,
+                                  dialect=dialect) from exc
+    finally:
+        if cursor is not None:
+            cursor.close()
+        if not sqlite and pooled.is_valid:
+            driver.autocommit = False
+        pooled.close()
 
 
 def settings() -> Settings:
