@@ -24,3 +24,4 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 from cli import backup_cmds, checks, commands, demo, rules_cmds  # noqa: E402,F401  (registers the commands)
+from cli import publishing  # noqa: E402,F401  (publish, scheduler, export, platform-sim)
