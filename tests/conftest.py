@@ -3,6 +3,7 @@ emptied after each test, and the real app served over HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any, Iterator
@@ -18,8 +19,46 @@ from blacklist.migrate import upgrade
 from blacklist.models import Base
 from blacklist.settings import Settings
 from blacklist.tokens import create_token
+from tests.log_leaks import SuiteLog, leaks
 
 ID_KEY = b"test-id-hash-key"
+_suite_log: SuiteLog | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every log line of the run (INFO and up; SQL statements excepted) for the scan."""
+    global _suite_log
+    _suite_log = SuiteLog()
+    root = logging.getLogger()
+    root.addHandler(_suite_log)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any log line of it holds an identity number in the clear."""
+    if _suite_log is None:
+        return
+    logging.getLogger().removeHandler(_suite_log)
+    _suite_log.close()
+    with _suite_log.path.open(encoding="utf-8") as handle:
+        lines = handle.readlines()
+    found = leaks(lines)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")
+    if found:
+        if reporter is not None:
+            reporter.write_line(f"identity numbers in the clear in {len(found)} log lines of this run "
+                                f"(all in {_suite_log.path}):", red=True)
+            for line in found[:20]:
+                reporter.write_line("  " + line)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        if reporter is not None:
+            reporter.write_line(f"log scan: no identity number in the clear in the {len(lines)} log lines of this run")
+        _suite_log.path.unlink(missing_ok=True)
 
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:

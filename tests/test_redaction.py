@@ -34,3 +34,13 @@ def test_record_errors_and_stored_history_never_hold_the_number(client: Client, 
     reg = token("regulator")
     history = client.get("/api/v1/cases", reg).text
     assert PERSON not in history
+
+
+def test_the_suite_log_scan_finds_a_clear_number_and_passes_a_masked_one() -> None:
+    from blacklist.identifiers import make_valid_id_number, mask_id_number
+    from tests.log_leaks import leaks
+
+    number = make_valid_id_number("11010519491231002")
+    lines = [f"web INFO GET /api/v1/subjects?id={number} 200", f"x INFO {mask_id_number(number)}",
+             "x INFO 91110000MA0000000X and 2026-11-28", f"x INFO {redact(number)}"]
+    assert leaks(lines) == [lines[0]]
