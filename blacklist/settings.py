@@ -32,6 +32,9 @@ class Settings:
     """Everything a deployment can configure; tests build it directly."""
 
     database_url: str = "sqlite:///instance/blacklist.db"
+    # A read replica for the eligibility lookups (the checks' SELECTs); their records, and
+    # everything else, go to `database_url`. None: the primary answers the checks too.
+    read_database_url: str | None = None
     secret_key: str = field(default="dev-only-not-secret", repr=False)
     id_hash_key: bytes = field(default=b"dev-only-id-key", repr=False)
     signing_key_path: str | None = None
@@ -47,6 +50,9 @@ class Settings:
     max_content_length: int = 64 * 1024 * 1024
     batch_limit: int = 100_000
     secure_cookies: bool = False
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port it trusts
+    # (the client's address for rate limits; https and the public host in receipt links).
+    proxies: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -67,6 +73,7 @@ class Settings:
         packs = get("PACK_FILES")
         return cls(
             database_url=url,
+            read_database_url=get("READ_DATABASE_URL"),
             secret_key=secret,
             id_hash_key=id_key.encode(),
             signing_key_path=get("SIGNING_KEY") or str(instance / "signing_key.pem"),
@@ -78,5 +85,6 @@ class Settings:
             pack_files=tuple(p for p in (packs or "").split(os.pathsep) if p),
             secure_cookies=(get("SECURE_COOKIES") or "").lower() in ("1", "true", "yes"),
             workers=int(get("WORKERS") or cls.workers),
+            proxies=int(get("PROXIES") or cls.proxies),
             threads=int(get("THREADS") or cls.threads),
         )

@@ -127,3 +127,38 @@ def test_a_body_over_the_size_limit_is_413(engine: Any, settings: Any, token: An
         assert response.headers["Content-Type"] == "application/problem+json"
     finally:
         server.shutdown()
+
+
+def test_behind_a_trusted_proxy_receipt_links_carry_the_public_https_address(
+        settings: Any, token: Any, db: Any) -> None:
+    import re
+    from dataclasses import replace
+
+    import requests
+
+    from tests.conftest import serve
+    from tests.factories import uscc
+    from web import create_app
+
+    officer = token("officer")
+    server, base = serve(create_app(replace(settings, proxies=1)))
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "credit.example.gov.cn"}
+    try:
+        browser = requests.Session()
+        form = browser.get(base + "/login", timeout=30).text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert csrf is not None
+        signed_in = browser.post(base + "/login", data={"csrf_token": csrf.group(1), "token": officer}, timeout=30)
+        assert signed_in.status_code == 200, signed_in.text[:300]
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', signed_in.text)  # a new session, a new token
+        assert csrf is not None
+        page = browser.post(base + "/", data={"csrf_token": csrf.group(1), "q": uscc(5), "domain": "procurement"},
+                            timeout=30).text
+        receipt = re.search(r'href="(/receipt\?r=[^"]+)"', page)
+        assert receipt is not None, page[:500]
+        printed = browser.get(base + receipt.group(1).replace("&amp;", "&"), headers=forwarded, timeout=30).text
+        assert "https://credit.example.gov.cn/receipts/verify?r=" in printed
+        direct = browser.get(base + receipt.group(1).replace("&amp;", "&"), timeout=30).text
+        assert base + "/receipts/verify?r=" in direct  # no proxy headers: the address asked
+    finally:
+        server.shutdown()

@@ -39,6 +39,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from web import api, auth, context, errors, metrics, pages, security
 
+    if settings.proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     context.init_app(app, settings)
     errors.init_app(app)
     auth.init_app(app)

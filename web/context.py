@@ -25,12 +25,23 @@ class Services:
     sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
     extra: dict[str, Any]
+    # The eligibility lookups: a read replica's engine when one is configured, else `engine`.
+    check_engine: Engine | None = None
+    check_readers: sessionmaker[Session] | None = None
+
+    @property
+    def lookups(self) -> sessionmaker[Session]:
+        """Sessions for the eligibility lookups (read only: a replica refuses writes)."""
+        return self.check_readers or self.readers
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     engine = make_engine(settings.database_url)
-    app.extensions["blacklist"] = Services(settings, engine, make_sessionmaker(engine),
-                                             make_sessionmaker(engine, write=False), {})
+    svc = Services(settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False), {})
+    if settings.read_database_url:
+        svc.check_engine = make_engine(settings.read_database_url)
+        svc.check_readers = make_sessionmaker(svc.check_engine, write=False)
+    app.extensions["blacklist"] = svc
 
     @app.teardown_appcontext
     def _close(exc: BaseException | None) -> None:
@@ -56,10 +67,11 @@ def db() -> Session:
 
 
 @contextmanager
-def autocommit_cursor() -> Iterator[Any]:
-    """A driver cursor on a pooled connection in autocommit mode, each statement a transaction
-    of its own; driver errors are raised as SQLAlchemy's, as from a session."""
-    engine = services().engine
+def autocommit_cursor(engine: Engine | None = None) -> Iterator[Any]:
+    """A driver cursor on a pooled connection of `engine` (the primary by default) in
+    autocommit mode, each statement a transaction of its own; driver errors are raised as
+    SQLAlchemy's, as from a session."""
+    engine = engine or services().engine
     dialect = engine.dialect
     pooled = engine.raw_connection()
     driver = pooled.driver_connection

@@ -78,7 +78,7 @@ def _answer_and_record(refs: Sequence[tuple[str, str, dict[str, Any]]], domain: 
     measures = catalog()
     _domain(measures, domain)
     caller = current_caller()
-    with services().readers() as session:
+    with services().lookups() as session:
         version, results = EligibilityService(session, measures).check_many(refs, domain, as_of, known_at)
     writer = db()
     ids = EligibilityService(writer, measures).record(caller.id if caller else None, refs, results, domain, as_of,
@@ -141,9 +141,16 @@ def _single_autocommit(ref: tuple[str, str, dict[str, Any]], domain: str, args: 
     check: SingleCheck | None = svc.extra.get("single_check")
     if check is None:
         check = svc.extra["single_check"] = SingleCheck(svc.engine.dialect, measures)
-    with autocommit_cursor() as cursor:
-        version, result = check.answer(cursor, ref, domain, as_of, known_at)
-        check_id = check.record(cursor, caller.id if caller else None, ref, result, domain, as_of, known_at, version)
+    token_id = caller.id if caller else None
+    if svc.check_engine is None:
+        with autocommit_cursor() as cursor:
+            version, result = check.answer(cursor, ref, domain, as_of, known_at)
+            check_id = check.record(cursor, token_id, ref, result, domain, as_of, known_at, version)
+    else:  # answered by the replica, recorded on the primary
+        with autocommit_cursor(svc.check_engine) as cursor:
+            version, result = check.answer(cursor, ref, domain, as_of, known_at)
+        with autocommit_cursor() as cursor:
+            check_id = check.record(cursor, token_id, ref, result, domain, as_of, known_at, version)
     return as_of, known_at, version, result, check_id
 
 
@@ -186,7 +193,7 @@ def post_batch(args: dict[str, Any]) -> Response:
     measures = catalog()
     _domain(measures, domain)
     caller = current_caller()
-    with services().readers() as session:
+    with services().lookups() as session:
         reader = EligibilityService(session, measures)
         version, found = reader.find(refs, domain, as_of, known_at)
         verdicts = [_VERDICTS[reader.verdict(found[scheme].get(value), domain)] for scheme, value, _ in refs]

@@ -86,7 +86,7 @@ def _step(job_id: str, state: dict[str, Any]) -> dict[str, Any]:
     answers: dict[int, dict[str, Any]] = {}
     if refs:
         # Answer in a read transaction, then record in a short write (SQLite queues writers).
-        with services().readers() as reader:
+        with services().lookups() as reader:
             version, results = EligibilityService(reader, catalog()).check_many(
                 refs, state["domain"], as_of, known_at)
         with services().sessions() as writer:
