@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -43,3 +43,21 @@ def make_sessionmaker(engine: Engine, *, write: bool = True) -> sessionmaker[Ses
     """Sessions for writers (SQLite: BEGIN IMMEDIATE) or, with write=False, readers."""
     bind = engine.execution_options(sqlite_immediate=True) if write else engine
     return sessionmaker(bind, expire_on_commit=False)
+
+
+# Tables a large import fills; their statistics decide whether PostgreSQL reads an index.
+_IMPORTED = ("subjects", "subject_names", "records", "record_versions")
+ANALYZE_AFTER = 10_000  # rows written by one import
+
+
+def refresh_statistics(session: Session, rows_written: int) -> bool:
+    """After a large import, update the planner's statistics of the imported tables.
+
+    PostgreSQL's autovacuum analyses a table only some time after it changed; until then
+    the planner works without statistics and, measured after a 300,000-record import,
+    answered the evaluation's accident join with a sequential scan: 375 ms a query instead
+    of 5 ms. Returns whether it ran (PostgreSQL only: SQLite plans these joins by index)."""
+    if rows_written < ANALYZE_AFTER or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.execute(text("ANALYZE " + ", ".join(_IMPORTED)))
+    return True

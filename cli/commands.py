@@ -11,7 +11,7 @@ import click
 from sqlalchemy.orm import Session
 
 from blacklist.clock import today
-from blacklist.db import make_engine, make_sessionmaker
+from blacklist.db import make_engine, make_sessionmaker, refresh_statistics
 from blacklist.ingest import IngestReport, Ingestor, Rejection
 from blacklist.migrate import upgrade
 from blacklist.settings import Settings
@@ -112,6 +112,8 @@ def import_(settings: Settings, file: Path, no_evaluate: bool) -> None:
         session.commit()
     if bar is not None:
         bar.close()
+    if refresh_statistics(session, report.accepted + report.new_versions):
+        session.commit()
     evaluated = {} if no_evaluate else reevaluate_after_ingest(session, report, settings)
     session.commit()
     session.close()

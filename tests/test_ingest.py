@@ -121,3 +121,12 @@ def test_malformed_json_is_400_and_a_non_array_is_422(client: Client, token: Any
     assert bad.json()["detail"] == "the body is not well-formed JSON"
     wrong = client.post("/api/v1/records", t, json={"records": []})
     assert wrong.status_code == 422 and wrong.json()["errors"]
+
+
+def test_statistics_are_refreshed_after_a_large_import_on_postgresql(db: Session) -> None:
+    from blacklist.db import ANALYZE_AFTER, refresh_statistics
+
+    assert refresh_statistics(db, ANALYZE_AFTER - 1) is False
+    ran = refresh_statistics(db, ANALYZE_AFTER)
+    assert ran is (db.get_bind().dialect.name == "postgresql")
+    db.commit()
