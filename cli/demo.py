@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -145,9 +149,14 @@ def build_demo(settings: Settings) -> dict[str, str]:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Build the demo database and exit.")
+@click.option("--no-publish", is_flag=True,
+              help="Do not start the credit-platform simulator and the scheduler beside the server.")
 @click.pass_obj
-def demo(settings: Settings, host: str, port: int, no_serve: bool) -> None:
-    """A fresh demo database with fictional data, served with a token for each role."""
+def demo(settings: Settings, host: str, port: int, no_serve: bool, no_publish: bool) -> None:
+    """A fresh demo database with fictional data, served with a token for each role.
+
+    Beside the server it starts a credit-platform simulator on PORT+1 and a scheduler
+    that publishes the demo's changes to it every 10 seconds (unless --no-publish)."""
     if not os.environ.get("BLACKLIST_DATABASE_URL"):
         path = Path.cwd() / "instance" / "demo.db"
         for suffix in ("", "-wal", "-shm"):
@@ -166,4 +175,32 @@ def demo(settings: Settings, host: str, port: int, no_serve: bool) -> None:
         return
     from cli.serving import run_gunicorn
 
-    run_gunicorn(settings, host, port, workers=1, threads=settings.threads)
+    helpers = [] if no_publish else _start_publication(settings, host, port + 1)
+    try:
+        run_gunicorn(settings, host, port, workers=1, threads=settings.threads)
+    finally:
+        for proc in helpers:
+            proc.terminate()
+        for proc in helpers:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _start_publication(settings: Settings, host: str, sim_port: int) -> list[subprocess.Popen[bytes]]:
+    """The simulator and a scheduler publishing to it, as child processes of their own."""
+    url = f"http://{host}:{sim_port}/"
+    env = {**os.environ, "BLACKLIST_DATABASE_URL": settings.database_url,
+           "BLACKLIST_PLATFORM_URL": url, "BLACKLIST_PUBLISH_EVERY": "10"}
+    command = [sys.executable, "-m", "cli"]
+    sim = subprocess.Popen([*command, "platform-sim", "--host", host, "--port", str(sim_port)], env=env)
+    for _ in range(50):  # listening before the scheduler's first run, so that it is not a failed send
+        try:
+            socket.create_connection((host, sim_port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    scheduler = subprocess.Popen([*command, "scheduler"], env=env)
+    click.echo(f"credit-platform simulator: http://{host}:{sim_port}/  (the scheduler publishes to it every 10 s)")
+    return [sim, scheduler]
