@@ -9,6 +9,9 @@ local domains = {"procurement", "bidding", "land", "mining_rights", "financing",
                  "project_approval", "fiscal_support", "honours", "qualification", "market_entry",
                  "insurance", "import_export", "exit_entry", "inspection"}
 local counter = 0
+-- ELIG_DELAY_MS: each connection waits this long before its next request (a paced load:
+-- connections x 1000 / (delay + latency) requests a second at most), for the load test.
+local pause = tonumber(os.getenv("ELIG_DELAY_MS") or "0")
 
 function setup(thread)
   thread:set("offset", math.random(1, 100000))
@@ -23,6 +26,10 @@ function init(args)
   end
   counter = tonumber(offset) or 0
   wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+function delay()
+  return pause
 end
 
 function request()
