@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
+class EncodedJSON(dict[str, Any]):
+    """A dict that carries its own JSON text, stored as it is: a record's canonical JSON is
+    computed for its content hash already, and would otherwise be encoded twice more (the
+    record row and its version row)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, data: dict[str, Any], text: str) -> None:
+        super().__init__(data)
+        self.text = text
+
+
+def _json_serializer(value: Any) -> str:
+    if type(value) is EncodedJSON:
+        return value.text
+    return json.dumps(value)  # what SQLAlchemy uses when none is given
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the pragmas SQLite needs for concurrent readers and FK checks."""
+    kwargs.setdefault("json_serializer", _json_serializer)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)

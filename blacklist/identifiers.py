@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 
@@ -75,6 +76,12 @@ def _check_uscc_body(code: str) -> None:
 
 def validate_uscc(s: str) -> str:
     """Return the normalised unified social credit code, or raise InvalidIdentifierError."""
+    if type(s) is str:
+        return _valid_uscc(s)  # an import meets each unit's code many times
+    return _validate_uscc(s)
+
+
+def _validate_uscc(s: str) -> str:
     code = normalize_uscc(s)
     _check_length(code, 18)
     _check_uscc_body(code)
@@ -84,6 +91,9 @@ def validate_uscc(s: str) -> str:
             "check_character", f"check character is {code[17]!r}, expected {expected!r}"
         )
     return code
+
+
+_valid_uscc = functools.lru_cache(maxsize=1 << 16)(_validate_uscc)  # errors are not cached
 
 
 def make_valid_uscc(prefix17: str) -> str:

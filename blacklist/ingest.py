@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from blacklist.db import EncodedJSON
 from blacklist.models import Base, Record, utcnow
 from blacklist.records import RecordValidationError, ValidRecord, event_date, validate_record
 from blacklist.subjects import upsert_subjects
@@ -182,6 +183,7 @@ class Ingestor:
         owner: dict[str, int] = {}  # subject of a record's version written earlier in this call
         for step in steps:
             data, record_id = step.record.data, step.record.record_id
+            payload = EncodedJSON(data, step.record.text) if step.record.text else data
             subject_id = subject_ids[data["subject"]["key"]]
             touched = [subject_id]
             if data["subject"].get("main_person"):
@@ -189,7 +191,7 @@ class Ingestor:
             row = dict(
                 record_id=record_id, type=data["type"], subject_id=subject_id, status=data["status"],
                 version=step.version, content_hash=step.record.content_hash, event_date=event_date(data),
-                accident_ref=data.get("accident_id"), payload=data, updated_at=now,
+                accident_ref=data.get("accident_id"), payload=payload, updated_at=now,
             )
             if step.first:
                 inserts[record_id] = {**row, "received_at": now}
@@ -201,7 +203,7 @@ class Ingestor:
                     updates[record_id] = row
             owner[record_id] = subject_id
             versions.append(dict(record_id=record_id, version=step.version,
-                                 content_hash=step.record.content_hash, payload=data, received_at=now))
+                                 content_hash=step.record.content_hash, payload=payload, received_at=now))
             outcome.append(_Written(record_id, step.first, touched))
         if inserts:
             self.session.execute(insert(_RECORDS), list(inserts.values()))
