@@ -163,17 +163,23 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 90) ->
     raise RuntimeError("the server did not become ready")
 
 
+def start_server(env: dict[str, str], workdir: Path, port: int, workers: int, threads: int, log: Path
+                 ) -> subprocess.Popen[bytes]:
+    """`blacklist serve` with the rate limit lifted, its access log to `log`."""
+    env = {**env, "BLACKLIST_RATE_LIMIT": "1000000000/minute", "BLACKLIST_WORKERS": str(workers),
+           "BLACKLIST_THREADS": str(threads)}
+    exe = Path(sys.executable).with_name("blacklist")
+    with open(log, "wb") as out:
+        return subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir: Path = args.workdir
     token = (workdir / "token.txt").read_text().strip()
     env = cli_env(args.url, workdir)
-    env.update(BLACKLIST_RATE_LIMIT="1000000000/minute", BLACKLIST_WORKERS=str(args.workers),
-               BLACKLIST_THREADS=str(args.threads))
     log = workdir / f"access-{args.label}.log"
-    exe = Path(sys.executable).with_name("blacklist")
-    with open(log, "wb") as out:
-        server = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(args.port)],
-                                  env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+    server = start_server(env, workdir, args.port, args.workers, args.threads, log)
     base = f"http://127.0.0.1:{args.port}"
     result: dict[str, Any] = {"label": args.label, "url": args.url.split("@")[-1], "workers": args.workers,
                               "threads": args.threads, "connections": args.connections,

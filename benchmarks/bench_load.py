@@ -23,13 +23,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_eligibility import check_rows, memory, wait_ready, workers_of, wrk
+from benchmarks.bench_eligibility import check_rows, memory, start_server, wait_ready, workers_of, wrk
 from benchmarks.eligibility_data import cli_env
 
 
@@ -57,14 +56,8 @@ def main() -> None:
 
     workdir: Path = args.workdir
     token = (workdir / "token.txt").read_text().strip()
-    env = cli_env(args.url, workdir)
-    env.update(BLACKLIST_RATE_LIMIT="1000000000/minute", BLACKLIST_WORKERS=str(args.workers),
-               BLACKLIST_THREADS=str(args.threads))
-    exe = Path(sys.executable).with_name("blacklist")
-    log = workdir / f"access-{args.label}.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(args.port)],
-                                  env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+    server = start_server(cli_env(args.url, workdir), workdir, args.port, args.workers, args.threads,
+                          workdir / f"access-{args.label}.log")
     base = f"http://127.0.0.1:{args.port}"
     result: dict[str, Any] = {"label": args.label, "url": args.url.split("@")[-1], "target_rps": args.rate,
                               "duration_s": args.duration, "connections": args.connections,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from blacklist.audit import verify
 from tests.conftest import ID_KEY, Client, serve
 from tests.factories import accident, penalty, unit, uscc
+from tests.test_server_kill import consistent_records
 
 BIN = Path(sys.executable).parent / "blacklist"
 
@@ -50,15 +51,7 @@ def test_sigkill_during_import_leaves_no_partial_record(database_url: str, db: S
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = db.execute(text("SELECT count(*) FROM records")).scalar_one()
-    # every stored record has exactly its version rows, and no version is orphaned
-    broken = db.execute(text(
-        "SELECT count(*) FROM records r WHERE (SELECT count(*) FROM record_versions v "
-        "WHERE v.record_id = r.record_id) != r.version")).scalar_one()
-    orphans = db.execute(text(
-        "SELECT count(*) FROM record_versions v LEFT JOIN records r ON r.record_id = v.record_id "
-        "WHERE r.record_id IS NULL")).scalar_one()
-    db.rollback()
-    assert (broken, orphans) == (0, 0)
+    consistent_records(db)
     done = subprocess.run([str(BIN), "import", str(path)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"{6000 - partial} accepted, {partial} unchanged" in done.stdout
