@@ -38,8 +38,10 @@ LUA = HERE / "eligibility_wrk.lua"
 
 
 def wrk(base: str, mode: str, workdir: Path, token: str, connections: int, duration: int,
-        threads: int) -> dict[str, Any]:
-    env = dict(os.environ, ELIG_MODE=mode, ELIG_TOKEN=token, ELIG_CODES=str(workdir / "codes.txt"))
+        threads: int, delay_ms: int = 0) -> dict[str, Any]:
+    """One wrk run; with `delay_ms` each connection pauses that long between requests."""
+    env = dict(os.environ, ELIG_MODE=mode, ELIG_TOKEN=token, ELIG_CODES=str(workdir / "codes.txt"),
+               ELIG_DELAY_MS=str(delay_ms))
     out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
                           "--timeout", "10s", "-s", str(LUA), base], env=env, capture_output=True,
                          text=True, check=True).stdout
@@ -174,6 +176,15 @@ def start_server(env: dict[str, str], workdir: Path, port: int, workers: int, th
                                 env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
 
 
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (gunicorn finishes its requests and flushes its log), SIGKILL after 30 s."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir: Path = args.workdir
     token = (workdir / "token.txt").read_text().strip()
@@ -220,11 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             result["batch"] = batches
             result["workers_memory_mib"] = {str(pid): memory(pid) for pid in workers_of(server.pid)}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     # The access log is complete once the server has stopped (its stdout is buffered).
     for batch, ms in zip(result.get("batch", []), batch_times_ms(log)):
         batch["server_ms"] = ms

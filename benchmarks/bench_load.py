@@ -21,23 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_eligibility import check_rows, memory, start_server, wait_ready, workers_of, wrk
+from benchmarks.bench_eligibility import check_rows, memory, start_server, stop_server, wait_ready, workers_of, wrk
 from benchmarks.eligibility_data import cli_env
-
-
-def paced(base: str, workdir: Path, token: str, connections: int, seconds: int, delay_ms: int) -> dict[str, Any]:
-    os.environ["ELIG_DELAY_MS"] = str(delay_ms)
-    try:
-        return wrk(base, "check", workdir, token, connections, seconds, 2)
-    finally:
-        os.environ.pop("ELIG_DELAY_MS", None)
 
 
 def main() -> None:
@@ -67,7 +57,7 @@ def main() -> None:
         # Calibrate: the pause that, with the latency seen at this load, gives the target rate.
         delay = max(0, round(args.connections * 1000 / args.rate))
         for _ in range(3):
-            trial = paced(base, workdir, token, args.connections, 5, delay)
+            trial = wrk(base, "check", workdir, token, args.connections, 5, 2, delay)
             per_request = args.connections * 1000 / max(trial["rps"], 1) - delay  # ms a request takes
             delay = max(0, round(args.connections * 1000 / args.rate - per_request))
         result["delay_ms"] = delay
@@ -75,7 +65,7 @@ def main() -> None:
         samples: list[dict[str, Any]] = []
         outcome: dict[str, Any] = {}
         runner = threading.Thread(target=lambda: outcome.update(
-            paced(base, workdir, token, args.connections, args.duration, delay)))
+            wrk(base, "check", workdir, token, args.connections, args.duration, 2, delay)))
         started = time.monotonic()
         runner.start()
         while runner.is_alive():
@@ -94,11 +84,7 @@ def main() -> None:
         result["memory_mib"] = {pid: {"after_1_min": v[min(skip, len(v) - 1)], "end": v[-1], "max": max(v)}
                                 for pid, v in per_worker.items()}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     out = workdir / f"load-{args.label}.json"
     out.write_text(json.dumps(result, indent=1))
     w = result.get("wrk", {})

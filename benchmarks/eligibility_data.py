@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select, text
 
 from blacklist.db import make_engine
 from blacklist.identifiers import make_valid_uscc
+from blacklist.iterables import chunked
 from blacklist.models import Listing, ListingEvent, Subject
 
 PACKS = (  # (pack, version, list code, rules)
@@ -45,17 +46,6 @@ def uscc(i: int) -> str:
 def unknown_uscc(i: int) -> str:
     """A valid code the database does not hold."""
     return make_valid_uscc(f"92{610000 + (i % 90):06d}{i:09d}")
-
-
-def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def subjects(n: int) -> Iterator[dict[str, Any]]:
@@ -110,12 +100,12 @@ def build(url: str, n_subjects: int, n_listings: int, workdir: Path) -> None:
             for table in ("checks", "listing_events", "listings", "subjects"):
                 conn.execute(text(f"DELETE FROM {table}"))
             conn.commit()
-            for chunk in _chunks(subjects(n_subjects), 20_000):
+            for chunk in chunked(subjects(n_subjects), 20_000):
                 conn.execute(insert(Subject), chunk)
                 conn.commit()
-            for chunk in _chunks(listings(n_subjects, n_listings), 5_000):
+            for chunk in chunked(listings(n_subjects, n_listings), 5_000):
                 conn.execute(insert(Listing), chunk)
-            for chunk in _chunks(events(n_listings), 5_000):
+            for chunk in chunked(events(n_listings), 5_000):
                 conn.execute(insert(ListingEvent), chunk)
             if engine.dialect.name == "postgresql":
                 for table in ("subjects", "listings", "listing_events"):

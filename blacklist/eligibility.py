@@ -289,7 +289,6 @@ def _check_row(check_id: str, at: dt.datetime, token_id: int | None, ref: tuple[
 
 # Core statements: compiled once, no ORM flush or identity map.
 _CHUNK = 900  # bound parameters per IN list, under SQLite's historical limit of 999
-_INSERT_CHUNK = 5_000
 _SUBJECTS, _LISTINGS, _EVENTS, _CHECKS = (Base.metadata.tables[name]
                                           for name in ("subjects", "listings", "listing_events", "checks"))
 _NEWEST = _EVENTS.alias("newest")
@@ -484,13 +483,3 @@ def _uuids(n: int) -> list[str]:
         ids.append(f"{head}{count >> 12:03x}-{tail[:4]}-{tail[4:]}")
     return ids
 
-
-def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from blacklist.db import EncodedJSON
+from blacklist.iterables import chunked
 from blacklist.models import Base, Record, utcnow
 from blacklist.records import RecordValidationError, ValidRecord, event_date, validate_record
 from blacklist.subjects import upsert_subjects
@@ -51,17 +52,6 @@ class IngestReport:
             "rejected": [{"index": r.index, "record_id": r.record_id, "errors": r.errors}
                          for r in self.rejected],
         }
-
-
-def _chunks(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
-    chunk: list[tuple[int, Any]] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class _Stored(NamedTuple):
@@ -105,7 +95,7 @@ class Ingestor:
 
     def run(self, items: Iterable[tuple[int, Any]], progress: Callable[[int], None] | None = None) -> IngestReport:
         """Ingest `(position, raw record)` pairs; `progress` is told how many were read."""
-        for chunk in _chunks(items, self.chunk_size):
+        for chunk in chunked(items, self.chunk_size):
             self._chunk(chunk)
             if progress:
                 progress(len(chunk))
@@ -183,7 +173,7 @@ class Ingestor:
         owner: dict[str, int] = {}  # subject of a record's version written earlier in this call
         for step in steps:
             data, record_id = step.record.data, step.record.record_id
-            payload = EncodedJSON(data, step.record.text) if step.record.text else data
+            payload = EncodedJSON(data, step.record.text)
             subject_id = subject_ids[data["subject"]["key"]]
             touched = [subject_id]
             if data["subject"].get("main_person"):

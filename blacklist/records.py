@@ -56,7 +56,7 @@ class ValidRecord:
 
     data: dict[str, Any]
     content_hash: str
-    text: str = ""  # `data` as canonical JSON: hashed, and stored as it is (db.EncodedJSON)
+    text: str  # `data` as canonical JSON: hashed, and stored as it is (db.EncodedJSON)
 
     @property
     def record_id(self) -> str:

@@ -276,7 +276,8 @@ def build(ctx: Context, subject_key: str, pack: Pack, relax: Relax = STRICT) -> 
 
 def _windows(rule_id: str, select: Mapping[str, Any], accidents: Sequence[_Draft],
              months: int, relax: Relax) -> list[_Draft]:
-    chosen = [d for d in accidents if language.matches(select, d.data)]
+    test = language.compiled(select)
+    chosen = [d for d in accidents if test(d.data)]
     drafts = []
     for start, first in enumerate(chosen):
         bound = window_end(first.conduct, months)

@@ -30,7 +30,8 @@ def fired(pack: Pack, facts: Sequence[Fact]) -> dict[str, list[Fact]]:
     """Rule id -> the facts that satisfy its condition, in assertion order."""
     result: dict[str, list[Fact]] = {}
     for rule in pack.rules:
-        hits = [fact for fact in facts if language.matches(rule.when, fact.data)]
+        test = language.compiled(rule.when)
+        hits = [fact for fact in facts if test(fact.data)]
         if hits:
             result[rule.id] = hits
     return result
@@ -88,8 +89,9 @@ def _describe_failure(rule: Rule, pack: Pack, fact: Fact, ctx: Context) -> str:
 
 def _near_miss(rule: Rule, pack: Pack, facts: Sequence[Fact], ctx: Context) -> str | None:
     candidates = []
+    near = language.compiled(rule.when, relax=True)
     for fact in facts:
-        if language.matches(rule.when, fact.data, relax=True):
+        if near(fact.data):
             failed = language.failed_comparisons(rule.when, fact.data)
             closeness = tuple(-float(fact.data.get(name, 0)) for _, name, _ in failed)
             candidates.append(((len(failed), closeness, fact.rank), fact))
@@ -102,8 +104,8 @@ def _relaxed_hit(ctx: Context, subject_key: str, pack: Pack, rule: Rule, relax: 
                  cache: dict[Relax, list[Fact]]) -> Fact | None:
     if relax not in cache:
         cache[relax] = factmod.build(ctx, subject_key, pack, relax)
-    facts = cache[relax]
-    hits = [fact for fact in facts if language.matches(rule.when, fact.data)]
+    test = language.compiled(rule.when)
+    hits = [fact for fact in cache[relax] if test(fact.data)]
     return first(hits) if hits else None
 
 
