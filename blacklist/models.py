@@ -287,6 +287,15 @@ class Lease(Base):
     expires_at: Mapped[dt.datetime]
 
 
+class DeploymentFact(Base):
+    """A fact this database was bound to when first used, e.g. the fingerprint of its
+    identity-hash key (blacklist.deployment), so another key cannot silently be used on it."""
+
+    __tablename__ = "deployment"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
 class AuditEntry(Base):
     """Hash-chained audit log; the application only ever appends."""
 

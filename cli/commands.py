@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from blacklist.clock import today
 from blacklist.db import make_engine, make_sessionmaker, refresh_statistics
+from blacklist.deployment import KeyMismatchError, bind_id_key
 from blacklist.ingest import IngestReport, Ingestor, Rejection
 from blacklist.migrate import upgrade
 from blacklist.settings import Settings
@@ -20,10 +21,20 @@ from cli import main
 
 
 def open_session(settings: Settings) -> Session:
-    """A session on the configured database, which must have been initialised."""
+    """A session on the configured database, which must have been initialised and bound
+    to the configured identity-hash key."""
     engine = make_engine(settings.database_url)
     require_schema(engine)
+    require_id_key(engine, settings)
     return make_sessionmaker(engine)()
+
+
+def require_id_key(engine: Any, settings: Settings) -> None:
+    """Refuse to go on with another identity-hash key than the database's (blacklist.deployment)."""
+    try:
+        bind_id_key(engine, settings.id_hash_key)
+    except KeyMismatchError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def require_schema(engine: Any) -> None:
@@ -40,6 +51,7 @@ def init(settings: Settings) -> None:
     """Create or upgrade the database (idempotent)."""
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    require_id_key(engine, settings)
     click.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
@@ -132,5 +144,8 @@ def serve(settings: Settings, host: str, port: int, workers: int | None, threads
     """Serve the API and pages with gunicorn."""
     from cli.serving import run_gunicorn
 
-    require_schema(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    require_schema(engine)
+    require_id_key(engine, settings)
+    engine.dispose()
     run_gunicorn(settings, host, port, workers or settings.workers, threads or settings.threads)

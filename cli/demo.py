@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from blacklist.clock import today
 from blacklist.db import make_engine, make_sessionmaker
+from blacklist.deployment import bind_id_key
 from blacklist.identifiers import make_valid_id_number, make_valid_uscc
 from blacklist.ingest import Ingestor
 from blacklist.migrate import upgrade
@@ -109,6 +110,7 @@ def build_demo(settings: Settings) -> dict[str, str]:
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    bind_id_key(engine, settings.id_hash_key)
     session = make_sessionmaker(engine)()
     day = today(settings.timezone)
     report = Ingestor(session, today=day, id_key=settings.id_hash_key).run(enumerate(demo_records()))

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from blacklist.db import make_engine, make_sessionmaker
+from blacklist.deployment import bind_id_key
 from blacklist.eligibility import MeasureCatalog
 from blacklist.receipts import Signer
 from blacklist.settings import Settings
@@ -37,6 +38,8 @@ class Services:
 
 def init_app(app: Flask, settings: Settings) -> None:
     engine = make_engine(settings.database_url)
+    # Refuse to start with another identity-hash key than the one the database is bound to.
+    bind_id_key(engine, settings.id_hash_key)
     svc = Services(settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False), {})
     if settings.read_database_url:
         svc.check_engine = make_engine(settings.read_database_url)
