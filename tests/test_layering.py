@@ -16,7 +16,7 @@ ALLOWED = {
     "scheduler": {"scheduler", "rules", "blacklist"},
 }
 OURS = {"blacklist", "rules", "web", "scheduler", "cli"}
-FRAMEWORKS = {"flask", "flask_smorest", "marshmallow", "apscheduler", "durable", "webargs", "flask_limiter"}
+FRAMEWORKS = {"flask", "flask_smorest", "marshmallow", "apscheduler", "durable", "webargs", "flask_limiter", "limits"}
 
 
 def imports(path: Path) -> set[str]:
