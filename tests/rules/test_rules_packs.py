@@ -203,3 +203,29 @@ def test_load_pack_reads_one_file() -> None:
 
     pack = load_pack(PACK_DIR / "cn-2015-aw14.json")
     assert pack.id == "cn-2015-aw14" and pack.digest == PACKS["cn-2015-aw14"].digest
+
+
+def test_packs_for_loads_once_and_again_when_a_local_file_changes(tmp_path: Path) -> None:
+    import os
+
+    from blacklist.settings import Settings
+    from rules.service import packs_for
+
+    override = tmp_path / "local.json"
+    override.write_text(json.dumps({"extends": "cn-2023-mem11", "parameters": {"period_months": 24}}),
+                        encoding="utf-8")
+    settings = Settings(pack_files=(str(override),))
+    first = packs_for(settings)
+    assert packs_for(settings) is first  # unchanged files: the packs loaded before
+    mem11 = {p.id: p for p in first}["cn-2023-mem11"]
+    assert mem11.parameters["period_months"] == 24
+    override.write_text(json.dumps({"extends": "cn-2023-mem11", "parameters": {"period_months": 30}}),
+                        encoding="utf-8")
+    stat = override.stat()
+    os.utime(override, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    changed = {p.id: p for p in packs_for(settings)}["cn-2023-mem11"]
+    assert changed.parameters["period_months"] == 30
+    assert {p.id: p for p in packs_for(Settings())}["cn-2023-mem11"].parameters["period_months"] != 30
+    override.unlink()
+    with pytest.raises(PackError, match="cannot read"):
+        packs_for(settings)  # a local pack that went missing is an error, not the old packs
