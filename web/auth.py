@@ -6,7 +6,7 @@ import functools
 import math
 import threading
 import time
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 from flask import Flask, g, request
 from limits import RateLimitItem, parse_many
@@ -147,7 +147,7 @@ class RateLimits:
 
     def __init__(self, spec: str, storage_uri: str) -> None:
         self.items: list[RateLimitItem] = parse_many(spec)
-        self.storage: Storage = storage_from_string(storage_uri)
+        self.storage = cast(Storage, storage_from_string(storage_uri))  # a synchronous URI: never the aio kind
         self.strategy = FixedWindowRateLimiter(self.storage)
 
     def hit(self, key: str) -> tuple[RateLimitItem, int] | None:
@@ -173,5 +173,5 @@ def init_app(app: Flask) -> None:
         if over is not None:
             item, retry = over
             exc = TooManyRequests(f"{item.amount} per {item.get_expiry()} s for this token")
-            exc.retry_after = retry  # type: ignore[attr-defined]  # web.errors sets Retry-After from it
+            exc.retry_after = retry  # web.errors sets Retry-After from it
             raise exc
