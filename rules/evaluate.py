@@ -154,7 +154,7 @@ class _Own:
     """A subject's own evaluation: its proposals now, the explanations of the rest on demand."""
 
     proposals: list[Proposal]
-    unfired: list[tuple[Pack, Rule, list[Fact], dict[factmod.Relax, list[Fact]]]]
+    unfired: list[tuple[Pack, Rule, list[Fact], dict[factmod.Relax, Sequence[Fact]]]]
     no_pack: list[Explanation]
 
     def misses(self, ctx: Context, key: str, fired: set[str]) -> list[Explanation]:
@@ -177,7 +177,7 @@ def _evaluate_subject(ctx: Context, key: str, prior_listings: int, engine: bool)
         hits = pyeval.fired(pack, facts)
         if engine:
             _cross_check(pack, facts, hits, key)
-        relaxed: dict[factmod.Relax, list[Fact]] = {}
+        relaxed: dict[factmod.Relax, Sequence[Fact]] = {}
         for rule in pack.rules:
             if rule.id in hits:
                 own.proposals.append(_proposal(ctx, key, pack, rule, pyeval.first(hits[rule.id]),

@@ -225,6 +225,30 @@ class _Draft:
     ids: set[str] = field(default_factory=set)
 
 
+def same_as_strict(ctx: Context, subject_key: str, pack: Pack, relax: Relax) -> bool:
+    """Whether `build(..., relax)` would give exactly the strict facts: `relax` lifts only
+    record blockers (not `penalised` or `unbounded_window`, which change fact data), and
+    every record the build looks at (the subject's own, and the accidents its penalties
+    name) counts or does not count alike under both. Much cheaper than building the facts,
+    which explaining a rule that did not fire would otherwise do once per relaxation."""
+    if relax.penalised or relax.unbounded_window:
+        return False
+    own = ctx.by_subject.get(subject_key, [])
+    if not own or own[0].subject_kind not in pack.scope_kinds:
+        return not own
+    for record in own:
+        if (ctx.blocker(record, subject_key, pack, STRICT) is None) \
+                != (ctx.blocker(record, subject_key, pack, relax) is None):
+            return False
+        if record.type == "penalty":
+            named = ctx.by_id.get(record.accident_id or "")
+            if named is not None and named.type == "accident" and \
+                    (ctx.blocker(named, subject_key, pack, STRICT) is None) \
+                    != (ctx.blocker(named, subject_key, pack, relax) is None):
+                return False
+    return True
+
+
 def build(ctx: Context, subject_key: str, pack: Pack, relax: Relax = STRICT) -> list[Fact]:
     """The facts of one subject under one pack, ordered by conduct date and record id."""
     own = ctx.by_subject.get(subject_key, [])

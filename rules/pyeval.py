@@ -101,9 +101,12 @@ def _near_miss(rule: Rule, pack: Pack, facts: Sequence[Fact], ctx: Context) -> s
 
 
 def _relaxed_hit(ctx: Context, subject_key: str, pack: Pack, rule: Rule, relax: Relax,
-                 cache: dict[Relax, list[Fact]]) -> Fact | None:
+                 cache: dict[Relax, Sequence[Fact]], strict: Sequence[Fact]) -> Fact | None:
     if relax not in cache:
-        cache[relax] = factmod.build(ctx, subject_key, pack, relax)
+        cache[relax] = (strict if factmod.same_as_strict(ctx, subject_key, pack, relax)
+                        else factmod.build(ctx, subject_key, pack, relax))
+    if cache[relax] is strict:
+        return None  # the very facts the rule did not fire on (explain's precondition)
     test = language.compiled(rule.when)
     hits = [fact for fact in cache[relax] if test(fact.data)]
     return first(hits) if hits else None
@@ -115,10 +118,12 @@ def _relaxed_records(ctx: Context, subject_key: str, pack: Pack, fact: Fact) -> 
 
 
 def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule, facts: Sequence[Fact],
-            cache: dict[Relax, list[Fact]] | None = None) -> Miss:
+            cache: dict[Relax, Sequence[Fact]] | None = None) -> Miss:
     """The reason (and a sentence with the deciding numbers or dates) a rule did not fire.
 
-    ``cache`` keeps the relaxed fact sets of one subject and pack across its rules.
+    ``facts`` are the strict facts of this subject and pack, on which ``rule`` did not fire;
+    ``cache`` keeps the relaxed fact sets of one subject and pack across its rules (a
+    relaxation that changes no record's standing reuses ``facts`` itself, and finds nothing).
     """
     cache = {} if cache is None else cache
 
@@ -137,20 +142,20 @@ def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule, facts: Seque
     if state == "out":
         return miss("out_of_scope", why)
 
-    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(out_of_scope=True), cache)
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(out_of_scope=True), cache, facts)
     if hit is not None:
         whys = {ctx.record_scope(ctx.by_id[i], subject_key, pack)[1]
                 for i in _relaxed_records(ctx, subject_key, pack, hit)}
         return miss("out_of_scope", "; ".join(sorted(w for w in whys if w))
                     or f"the supporting records are outside the scope of {pack.id}")
-    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(set_aside=True), cache)
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(set_aside=True), cache, facts)
     if hit is not None:
         late = [i for i in _relaxed_records(ctx, subject_key, pack, hit)
                 if ctx.by_id[i].day > ctx.as_of]
         verb = "is" if len(late) == 1 else "are"
         return miss("set_aside", f"{_dates(ctx, late)} {verb} dated after as_of {ctx.as_of} "
                                  f"and set aside; without it {rule.id} does not fire")
-    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(revoked=True), cache)
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(revoked=True), cache, facts)
     if hit is not None:
         revoked = [i for i in _relaxed_records(ctx, subject_key, pack, hit)
                    if not ctx.by_id[i].effective]
@@ -160,7 +165,7 @@ def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule, facts: Seque
         return miss(reason, f"{_dates(ctx, revoked)} {verb} revoked, and a revoked record "
                             f"supports nothing; without it {rule.id} does not fire")
     if pack.requires_penalty:
-        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(penalised=True), cache)
+        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(penalised=True), cache, facts)
         if hit is not None:
             accidents = [i for i in hit.evidence if ctx.by_id[i].type == "accident"]
             return miss("no_effective_penalty",
@@ -172,7 +177,7 @@ def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule, facts: Seque
                         f"no effective penalty against this subject under {pack.id}, "
                         "which requires one for every listing"
                         + _set_aside_note(ctx, records, pack))
-    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(other_packs=True), cache)
+    hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(other_packs=True), cache, facts)
     if hit is not None:
         others = _relaxed_records(ctx, subject_key, pack, hit)
         notes = []
@@ -183,7 +188,7 @@ def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule, facts: Seque
         return miss("no_matching_record", "; ".join(notes) + f", not under {pack.id} "
                     f"({pack.conduct_from}..{pack.conduct_until or 'open'})")
     if rule.window is not None:
-        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(unbounded_window=True), cache)
+        hit = _relaxed_hit(ctx, subject_key, pack, rule, Relax(unbounded_window=True), cache, facts)
         if hit is not None:
             accidents = [i for i in hit.evidence if ctx.by_id[i].type == "accident"]
             span = f"{ctx.by_id[accidents[0]].day} and {ctx.by_id[accidents[-1]].day}"

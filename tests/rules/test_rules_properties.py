@@ -80,3 +80,18 @@ def test_every_governing_rule_is_proposed_or_explained(records: list[dict[str, A
         assert governing <= set(rules)
         for explanation in result.explanations:
             assert explanation.text
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(record_sets(), as_of_days)
+def test_explanations_are_the_same_without_the_strict_facts_shortcut(records: list[dict[str, Any]],
+                                                                     as_of: date) -> None:
+    # rules.facts.same_as_strict lets the explanations of unfired rules reuse the strict facts
+    # instead of building relaxed ones; building them every time must give the same answer.
+    from unittest import mock
+
+    from rules import facts
+
+    with mock.patch.object(facts, "same_as_strict", return_value=False):
+        built = answer(records, as_of)
+    assert answer(records, as_of) == built
