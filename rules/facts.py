@@ -225,14 +225,24 @@ class _Draft:
     ids: set[str] = field(default_factory=set)
 
 
-def same_as_strict(ctx: Context, subject_key: str, pack: Pack, relax: Relax) -> bool:
-    """Whether `build(..., relax)` would give exactly the strict facts: `relax` lifts only
-    record blockers (not `penalised` or `unbounded_window`, which change fact data), and
-    every record the build looks at (the subject's own, and the accidents its penalties
-    name) counts or does not count alike under both. Much cheaper than building the facts,
-    which explaining a rule that did not fire would otherwise do once per relaxation."""
+def same_as_strict(ctx: Context, subject_key: str, pack: Pack, relax: Relax,
+                   strict: Sequence[Fact] | None = None) -> bool:
+    """Whether `build(..., relax)` would give exactly the `strict` facts. Much cheaper than
+    building the facts, which explaining a rule that did not fire would otherwise do once
+    per relaxation.
+
+    A relaxation of record blockers changes nothing when every record the build looks at
+    (the subject's own, and the accidents its penalties name) counts or does not count
+    alike under both. `penalised` (alone) changes nothing when every accident fact is
+    already penalised; `unbounded_window` (alone) when there is at most one accident fact.
+    """
     if relax.penalised or relax.unbounded_window:
-        return False
+        if strict is None or relax.other_packs or relax.revoked or relax.set_aside or relax.out_of_scope:
+            return False
+        accidents = [fact for fact in strict if fact.kind == "accident"]
+        if relax.penalised and not all(fact.data["penalised"] for fact in accidents):
+            return False
+        return not (relax.unbounded_window and len(accidents) > 1)
     own = ctx.by_subject.get(subject_key, [])
     if not own or own[0].subject_kind not in pack.scope_kinds:
         return not own

@@ -103,7 +103,7 @@ def _near_miss(rule: Rule, pack: Pack, facts: Sequence[Fact], ctx: Context) -> s
 def _relaxed_hit(ctx: Context, subject_key: str, pack: Pack, rule: Rule, relax: Relax,
                  cache: dict[Relax, Sequence[Fact]], strict: Sequence[Fact]) -> Fact | None:
     if relax not in cache:
-        cache[relax] = (strict if factmod.same_as_strict(ctx, subject_key, pack, relax)
+        cache[relax] = (strict if factmod.same_as_strict(ctx, subject_key, pack, relax, strict)
                         else factmod.build(ctx, subject_key, pack, relax))
     if cache[relax] is strict:
         return None  # the very facts the rule did not fire on (explain's precondition)
