@@ -169,9 +169,11 @@ def init_app(app: Flask) -> None:
     def _rate_limit() -> None:
         if request.path.startswith(_EXEMPT):
             return
-        over = limits.hit(_limit_key())
+        key = _limit_key()
+        over = limits.hit(key)
         if over is not None:
             item, retry = over
-            exc = TooManyRequests(f"{item.amount} per {item.get_expiry()} s for this token")
+            whose = "this token" if key.startswith("t:") else "requests without a token from this address"
+            exc = TooManyRequests(f"{item.amount} per {item.get_expiry()} s for {whose}")
             exc.retry_after = retry  # web.errors sets Retry-After from it
             raise exc
