@@ -4,7 +4,6 @@ listings in force (never the rules engine), answered with measures and legal bas
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import secrets
@@ -21,6 +20,7 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from blacklist.listings import ListingState, fold, list_version
 from blacklist.models import Base, Listing, ListingEvent, utcnow
+from blacklist.records import canonical_json
 
 # Strongest first; `prohibited` and `restricted` make a subject ineligible.
 EFFECTS = ("prohibited", "restricted", "heightened_supervision", "reference")
@@ -231,7 +231,7 @@ def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Foun
     A unit with no listing in force (nearly every subject of a batch) is written from a
     template, its name the only value to escape; anything else goes through `answer`.
     """
-    encode = _CANONICAL
+    encode = canonical_json
     lead = '{"as_of":' + encode(as_of.isoformat()) + ',"check_id":"'
     clear = ('","domain":' + encode(domain) + ',"effect":"none","eligible":true,"list_version":' + encode(version)
              + ',"listings":[],"measures":[],"note":')
@@ -253,8 +253,6 @@ def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Foun
         yield encode(result)
 
 
-# `records.canonical_json`, with the encoder built once rather than on every call.
-_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 _PLAIN_ID = re.compile(r"[0-9a-f-]+")  # written as they are: nothing in them to escape
 _PLAIN_CODE = re.compile(r"[0-9A-Z]+")
 
@@ -299,9 +297,9 @@ _PREPARED_INSERTS: dict[str, "_Prepared"] = {}
 _BATCH_STATEMENTS: dict[str, tuple[dict[str, "_Prepared"], "_Prepared"]] = {}
 
 
-def _lookup_statement(key: ColumnElement[Any], many: bool) -> Select[Any]:
-    """The list version as known at `known_at`, and the subjects by `key`, each with its listings
-    that may be in force on `as_of` and their events as known at `known_at`.
+def _lookup_statement(key: ColumnElement[Any]) -> Select[Any]:
+    """The list version as known at `known_at`, and the subject whose `key` is `:key`, with
+    its listings that may be in force on `as_of` and their events as known at `known_at`.
 
     One statement, so one snapshot, and all indexed: the newest event backwards along the
     primary key (unlike max() with a WHERE, which SQLite answers with a scan); subjects by
@@ -313,7 +311,7 @@ def _lookup_statement(key: ColumnElement[Any], many: bool) -> Select[Any]:
     newest = (select(_NEWEST.c.id).where(_NEWEST.c.recorded_at <= known_at).order_by(_NEWEST.c.id.desc())
               .limit(1).scalar_subquery())
     version = select(newest.label("newest")).subquery("version")
-    subject = key.in_(bindparam("keys", expanding=True)) if many else key == bindparam("key")
+    subject = key == bindparam("key")
     maybe_in_force = and_(_LISTINGS.c.subject_id == _SUBJECTS.c.id, _LISTINGS.c.recorded_at <= known_at,
                           _LISTINGS.c.period_start <= as_of,
                           or_(_LISTINGS.c.period_end.is_(None), _LISTINGS.c.period_end >= as_of))
@@ -324,8 +322,7 @@ def _lookup_statement(key: ColumnElement[Any], many: bool) -> Select[Any]:
                          .outerjoin(_EVENTS, known)))
 
 
-_LOOKUP_ONE = {"uscc": _lookup_statement(_SUBJECTS.c.uscc, False),
-               "id_hash": _lookup_statement(_SUBJECTS.c.id_hash, False)}
+_LOOKUP_ONE = {"uscc": _lookup_statement(_SUBJECTS.c.uscc), "id_hash": _lookup_statement(_SUBJECTS.c.id_hash)}
 
 
 def _batch_statements(dialect: Dialect) -> tuple[dict[str, _Prepared], _Prepared]:

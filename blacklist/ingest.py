@@ -65,14 +65,15 @@ class _Stored(NamedTuple):
 class _Step(NamedTuple):
     """One changed record as it will be written: a first version, or a new one."""
 
-    position: int
     record: ValidRecord
     version: int
-    first: bool
+
+    @property
+    def first(self) -> bool:
+        return self.version == 1
 
 
 class _Written(NamedTuple):
-    record_id: str
     first: bool
     subject_ids: list[int]
 
@@ -194,7 +195,7 @@ class Ingestor:
             owner[record_id] = subject_id
             versions.append(dict(record_id=record_id, version=step.version,
                                  content_hash=step.record.content_hash, payload=payload, received_at=now))
-            outcome.append(_Written(record_id, step.first, touched))
+            outcome.append(_Written(step.first, touched))
         if inserts:
             self.session.execute(insert(_RECORDS), list(inserts.values()))
         if updates:
@@ -207,7 +208,7 @@ def _plan(valid: list[tuple[int, ValidRecord]], stored: Mapping[str, _Stored]) -
     """The records that differ from what is stored, or from their earlier copy in `valid`."""
     steps = []
     latest: dict[str, tuple[str, int]] = {}
-    for index, v in valid:
+    for _, v in valid:
         earlier = latest.get(v.record_id)
         previous = stored.get(v.record_id)
         if earlier is not None:
@@ -218,6 +219,6 @@ def _plan(valid: list[tuple[int, ValidRecord]], stored: Mapping[str, _Stored]) -
             content_hash, version = "", 0
         if content_hash == v.content_hash:
             continue
-        steps.append(_Step(index, v, version + 1, version == 0))
+        steps.append(_Step(v, version + 1))
         latest[v.record_id] = (v.content_hash, version + 1)
     return steps

@@ -63,6 +63,11 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
+def subject_key(uscc: str | None, id_hash: str | None) -> str:
+    """A subject's key as records name it: `uscc:<code>`, or `person:<keyed hash>`."""
+    return f"uscc:{uscc}" if uscc else f"person:{id_hash}"
+
+
 class Subject(Base):
     """A unit, an agency or a person; persons are known only by a keyed hash."""
 
@@ -82,7 +87,7 @@ class Subject(Base):
 
     @property
     def key(self) -> str:
-        return f"uscc:{self.uscc}" if self.uscc else f"person:{self.id_hash}"
+        return subject_key(self.uscc, self.id_hash)
 
 
 class SubjectName(Base):

@@ -16,19 +16,16 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from blacklist import audit
 from blacklist.listings import EXPIRED, WITHDRAWN, fold
 from blacklist.models import Change, Lease, Listing, ListingEvent, PublicationBatch
-from blacklist.outbox import record_change
 from blacklist.workdays import WorkdayCalendar
-from blacklist.workflow import listing_parameters
+from blacklist.workflow import Actor, append_event
 
 # PublicationBatch.status: one row per HTTP attempt.
 SENDING, ACCEPTED, FAILED, NO_ANSWER, INTERRUPTED = "sending", "accepted", "failed", "no_answer", "interrupted"
 # A change's publication status as shown to regulators.
 PENDING, RETRYING, PUBLISHED = "pending", "retrying", "published"
 PUBLICATION_STATUSES = (PENDING, RETRYING, PUBLISHED)
-DEFAULT_PUBLICATION_DAYS = 7
 FEED_PAGE_MAX = 1000
 _RESPONSE_KEPT = 2000
 
@@ -165,13 +162,7 @@ def expire_listings(session: Session, *, today: dt.date, calendar: WorkdayCalend
             continue  # removed early (published as such) or not over yet
         effective = last + dt.timedelta(days=1)
         data = {"last_day_in_force": last.isoformat()}
-        session.add(ListingEvent(listing_id=listing.id, kind=EXPIRED, effective_on=effective, actor=actor,
-                                 data=data))
-        days = int(listing_parameters(session, listing).get("publication_days", DEFAULT_PUBLICATION_DAYS))
-        record_change(session, listing, EXPIRED, effective, calendar=calendar, publication_days=days)
-        session.flush()
-        audit.append(session, actor=actor, action=f"listing.{EXPIRED}", entity="listing", entity_id=listing.id,
-                     after={"effective_on": effective.isoformat(), **data})
+        append_event(session, listing, EXPIRED, effective, Actor(actor), data, calendar)
         expired.append(listing.id)
     return ExpiryResult(tuple(expired), ids[-1])
 

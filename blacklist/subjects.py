@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from blacklist.models import Base, Subject, SubjectName, utcnow
+from blacklist.models import Base, Subject, SubjectName, subject_key, utcnow
 
 # Bulk rows go through the tables: insert(Subject) ran one statement per row.
 _SUBJECTS = Base.metadata.tables["subjects"]
@@ -38,12 +38,9 @@ def find_by_key(session: Session, key: str) -> Subject | None:
     return session.scalars(select(Subject).where(column == value)).one_or_none()
 
 
-def upsert_subject(session: Session, info: Mapping[str, Any], cache: dict[str, Subject] | None = None) -> Subject:
+def upsert_subject(session: Session, info: Mapping[str, Any]) -> Subject:
     """The subject a record names, created on first sight; a new name is remembered."""
-    key = info["key"]
-    subject = cache.get(key) if cache is not None else None
-    if subject is None:
-        subject = find_by_key(session, key)
+    subject = find_by_key(session, info["key"])
     name = info["name"]
     if subject is None:
         subject = Subject(
@@ -63,8 +60,6 @@ def upsert_subject(session: Session, info: Mapping[str, Any], cache: dict[str, S
             subject.name, subject.name_norm = name, normalize_name(name)
         if info.get("industry") and subject.industry != info["industry"]:
             subject.industry = info["industry"]
-    if cache is not None:
-        cache[key] = subject
     return subject
 
 
@@ -85,7 +80,7 @@ def upsert_subjects(session: Session, infos: Sequence[Mapping[str, Any]]) -> dic
     if not infos:
         return {}
     found = _find(session, {i["key"] for i in infos}, Subject.id, Subject.name, Subject.industry)
-    seen = {_row_key(row): _Seen(row.id, row.name, row.industry, None) for row in found}
+    seen = {subject_key(row.uscc, row.id_hash): _Seen(row.id, row.name, row.industry, None) for row in found}
     for info in infos:
         name, industry = info["name"], info.get("industry")
         subject = seen.get(info["key"])
@@ -117,10 +112,6 @@ def _find(session: Session, keys: Iterable[str], *columns: Any) -> list[Any]:
     return rows
 
 
-def _row_key(row: Any) -> str:
-    return f"uscc:{row.uscc}" if row.uscc else f"person:{row.id_hash}"
-
-
 def _insert_new(session: Session, new: list[_Seen]) -> None:
     if not new:
         return
@@ -134,7 +125,7 @@ def _insert_new(session: Session, new: list[_Seen]) -> None:
     # Read the new ids back by key: a multi-row INSERT .. RETURNING goes row by row on SQLite.
     by_key = {s.info["key"]: s for s in new if s.info is not None}
     for row in _find(session, by_key, Subject.id):
-        by_key[_row_key(row)].id = row.id
+        by_key[subject_key(row.uscc, row.id_hash)].id = row.id
     session.execute(insert(_NAMES), [
         {"subject_id": s.id, "name": name, "name_norm": normalize_name(name)} for s in new for name in s.names])
 

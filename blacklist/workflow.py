@@ -30,6 +30,7 @@ from blacklist.workdays import WorkdayCalendar
 PROPOSED, NOTIFIED, DECIDED, REJECTED, WITHDRAWN_CASE, LAPSED = (
     "proposed", "notified", "decided", "rejected", "withdrawn", "lapsed")
 CASE_STATUSES = (PROPOSED, NOTIFIED, DECIDED, REJECTED, WITHDRAWN_CASE, LAPSED)
+DEFAULT_PUBLICATION_DAYS = 7  # working days, when a pack sets no publication_days
 
 
 @dataclass(frozen=True)
@@ -165,19 +166,20 @@ def _create_listing(session: Session, case: Case, decided_on: dt.date, actor: Ac
     )
     session.add(listing)
     session.flush()
-    _event(session, listing, LISTED, decided_on, actor, {"case_id": case.id, "listed_before": listed_before},
-           calendar)
+    append_event(session, listing, LISTED, decided_on, actor, {"case_id": case.id, "listed_before": listed_before},
+                 calendar)
     return listing
 
 
-def _event(session: Session, listing: Listing, kind: str, effective_on: dt.date, actor: Actor,
-           data: dict[str, Any], calendar: WorkdayCalendar | None, publish: bool = True) -> ListingEvent:
+def append_event(session: Session, listing: Listing, kind: str, effective_on: dt.date, actor: Actor,
+                 data: dict[str, Any], calendar: WorkdayCalendar | None, publish: bool = True) -> ListingEvent:
+    """Append a listing event with its audit entry and, when published, its outbox change."""
     event = ListingEvent(listing_id=listing.id, kind=kind, effective_on=effective_on, actor=actor.name,
                          data=data, recorded_at=utcnow())
     session.add(event)
     session.flush()
     if publish and calendar is not None:
-        days = int(listing_parameters(session, listing).get("publication_days", 7))
+        days = int(listing_parameters(session, listing).get("publication_days", DEFAULT_PUBLICATION_DAYS))
         record_change(session, listing, kind, effective_on, calendar=calendar, publication_days=days)
     audit.append(session, actor=actor.name, action=f"listing.{kind}", entity="listing", entity_id=listing.id,
                  after={"effective_on": effective_on.isoformat(), **data})
@@ -233,17 +235,17 @@ def early_removal(session: Session, listing_id: int, *, applied_on: dt.date, dec
         raise ConflictError(f"early removal may be asked for from {listing.early_removal_from}; "
                             f"applied on {applied_on}", first_allowed=listing.early_removal_from.isoformat())
     if outcome == "refused":
-        _event(session, listing, REFUSED_EARLY_REMOVAL, decided_on, actor,
-               {"applied_on": applied_on.isoformat(), "reason": reason}, calendar, publish=False)
+        append_event(session, listing, REFUSED_EARLY_REMOVAL, decided_on, actor,
+                     {"applied_on": applied_on.isoformat(), "reason": reason}, calendar, publish=False)
         return listing
     unmet = _early_removal_conditions(session, listing)
     if unmet:
         raise PreconditionError("early removal refused: " + "; ".join(text for _, text in unmet),
                                 errors={code: [text] for code, text in unmet},
                                 conditions=[code for code, _ in unmet])
-    _event(session, listing, REMOVED_EARLY, decided_on, actor,
-           {"applied_on": applied_on.isoformat(), "reason": reason, "last_day_in_force":
-            (decided_on - dt.timedelta(days=1)).isoformat()}, calendar)
+    append_event(session, listing, REMOVED_EARLY, decided_on, actor,
+                 {"applied_on": applied_on.isoformat(), "reason": reason, "last_day_in_force":
+                  (decided_on - dt.timedelta(days=1)).isoformat()}, calendar)
     return listing
 
 
@@ -275,8 +277,8 @@ def restore(session: Session, listing_id: int, *, decided_on: dt.date, reason: s
     if state.removed_on is None or state.withdrawn:
         raise ConflictError(f"listing {listing_id} was not removed early; there is nothing to restore",
                             status_now=state.status(today))
-    _event(session, listing, RESTORED, decided_on, actor,
-           {"reason": reason, "removal_revoked": state.removed_on.isoformat()}, calendar)
+    append_event(session, listing, RESTORED, decided_on, actor,
+                 {"reason": reason, "removal_revoked": state.removed_on.isoformat()}, calendar)
     return listing
 
 
@@ -286,8 +288,8 @@ def withdraw_listing(session: Session, listing: Listing, *, reason: str, records
     state = _current_state(session, listing)
     if state.withdrawn:
         return False
-    _event(session, listing, WITHDRAWN, listing.period_start, actor,
-           {"reason": reason, "records": records, "withdrawn_on": today.isoformat()}, calendar)
+    append_event(session, listing, WITHDRAWN, listing.period_start, actor,
+                 {"reason": reason, "records": records, "withdrawn_on": today.isoformat()}, calendar)
     return True
 
 

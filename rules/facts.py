@@ -225,8 +225,7 @@ class _Draft:
     ids: set[str] = field(default_factory=set)
 
 
-def same_as_strict(ctx: Context, subject_key: str, pack: Pack, relax: Relax,
-                   strict: Sequence[Fact] | None = None) -> bool:
+def same_as_strict(ctx: Context, subject_key: str, pack: Pack, relax: Relax, strict: Sequence[Fact]) -> bool:
     """Whether `build(..., relax)` would give exactly the `strict` facts. Much cheaper than
     building the facts, which explaining a rule that did not fire would otherwise do once
     per relaxation.
@@ -237,7 +236,7 @@ def same_as_strict(ctx: Context, subject_key: str, pack: Pack, relax: Relax,
     already penalised; `unbounded_window` (alone) when there is at most one accident fact.
     """
     if relax.penalised or relax.unbounded_window:
-        if strict is None or relax.other_packs or relax.revoked or relax.set_aside or relax.out_of_scope:
+        if relax.other_packs or relax.revoked or relax.set_aside or relax.out_of_scope:
             return False
         accidents = [fact for fact in strict if fact.kind == "accident"]
         if relax.penalised and not all(fact.data["penalised"] for fact in accidents):

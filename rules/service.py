@@ -14,10 +14,10 @@ import logging
 import os
 import threading
 import typing
-from pathlib import Path
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.orm import Session, aliased
@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, aliased
 from blacklist import audit
 from blacklist.cases import evidence_key
 from blacklist.clock import today
+from blacklist.iterables import chunked
 from blacklist.listings import states
-from blacklist.models import AuditEntry, Case, EvaluationRun, Listing, Record, Subject, utcnow
+from blacklist.models import AuditEntry, Case, EvaluationRun, Listing, Record, Subject, subject_key, utcnow
 from blacklist.settings import Settings
 from blacklist.subjects import upsert_subject
 from blacklist.workdays import WorkdayCalendar
@@ -39,7 +40,6 @@ ENGINE = Actor("engine")
 IN_PROCESS_MAX = 200  # more root subjects than this are evaluated in child processes
 CHUNK = 500  # root subjects per evaluation task
 IN_LIST = 900  # values per IN (...) list
-X = TypeVar("X")
 
 
 @dataclass
@@ -104,27 +104,18 @@ def records_for(session: Session, subject: Subject) -> list[dict[str, Any]]:
     return [r.payload for r in (*own, *named)]
 
 
-def _parts(items: Sequence[X], size: int = IN_LIST) -> Iterator[Sequence[X]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _key(uscc: str | None, id_hash: str | None) -> str:
-    return f"uscc:{uscc}" if uscc else f"person:{id_hash}"  # as Subject.key
-
-
 def _roots(session: Session, subject_ids: Iterable[int]) -> list[int]:
     """Subjects to evaluate: those touched, and those whose penalties name their accidents.
     A person with no records of their own is left out: their unit's evaluation covers them."""
     touched = sorted(set(subject_ids))
     ids = set(touched)
     accident = aliased(Record)
-    for part in _parts(touched):
+    for part in chunked(touched, IN_LIST):
         ids.update(session.scalars(select(Record.subject_id).distinct().join(
             accident, Record.accident_ref == accident.record_id).where(
             accident.subject_id.in_(part), accident.type == "accident")))
     roots: list[int] = []
-    for part in _parts(sorted(ids)):
+    for part in chunked(sorted(ids), IN_LIST):
         holding = set(session.scalars(select(Record.subject_id).distinct().where(
             Record.subject_id.in_(part))))
         roots += [row.id for row in session.execute(select(Subject.id, Subject.kind).where(
@@ -144,10 +135,10 @@ def _jobs(session: Session, ids: Sequence[int]) -> list[Job]:
         if row[2]:
             refs[row[0]].add(row[2])
     missing = sorted(set[str]().union(*refs.values()) - texts.keys())
-    for part in _parts(missing):
+    for part in chunked(missing, IN_LIST):
         texts.update((row[0], row[1]) for row in session.execute(
             select(Record.record_id, payload).where(Record.record_id.in_(part))))
-    keys = {row.id: _key(row.uscc, row.id_hash) for row in session.execute(
+    keys = {row.id: subject_key(row.uscc, row.id_hash) for row in session.execute(
         select(Subject.id, Subject.uscc, Subject.id_hash).where(Subject.id.in_(ids)))}
     prior = _prior_listings(session, ids)
     jobs = []
@@ -174,8 +165,8 @@ def _subject_ids(session: Session, verdicts: Sequence[Verdict]) -> dict[str, int
     ids = {v.keys[0]: v.subject_id for v in verdicts}
     hashes = sorted({k.partition(":")[2] for v in verdicts for k in v.keys[1:]
                      if k.startswith("person:") and k not in ids})
-    for part in _parts(hashes):
-        ids.update((_key(None, row.id_hash), row.id) for row in session.execute(
+    for part in chunked(hashes, IN_LIST):
+        ids.update((subject_key(None, row.id_hash), row.id) for row in session.execute(
             select(Subject.id, Subject.id_hash).where(Subject.id_hash.in_(part))))
     for verdict in verdicts:
         for opening in verdict.openings:
@@ -205,7 +196,7 @@ def _open_cases(session: Session, rows: Sequence[dict[str, Any]], run_id: int) -
     connection = session.connection()
     connection.execute(insert(Case.metadata.tables[Case.__tablename__]), rows)
     case_ids: dict[tuple[int, str, str], int] = {}
-    for part in _parts(sorted({row["subject_id"] for row in rows})):
+    for part in chunked(sorted({row["subject_id"] for row in rows}), IN_LIST):
         case_ids.update(((r.subject_id, r.rule, r.evidence_key), r.id) for r in session.execute(
             select(Case.id, Case.subject_id, Case.rule, Case.evidence_key).where(
                 Case.evaluation_run_id == run_id, Case.subject_id.in_(part))))
@@ -256,7 +247,7 @@ def _store(session: Session, verdicts: Sequence[Verdict], by_pack: Mapping[str, 
         return
     ids = _subject_ids(session, good)
     known: set[tuple[int, str, str]] = set()
-    for part in _parts(sorted(set(ids.values()))):
+    for part in chunked(sorted(set(ids.values())), IN_LIST):
         known.update((r.subject_id, r.rule, r.evidence_key) for r in session.execute(
             select(Case.subject_id, Case.rule, Case.evidence_key).where(Case.subject_id.in_(part))))
     rows: list[dict[str, Any]] = []
@@ -288,7 +279,7 @@ def _withdraw_unsupported(session: Session, verdicts: Sequence[Verdict], ids: Ma
     scope = sorted(speakers)
     open_cases: list[Any] = []
     listings: list[Listing] = []
-    for part in _parts(scope):
+    for part in chunked(scope, IN_LIST):
         open_cases += session.execute(select(Case.id, Case.subject_id, Case.rule, Case.evidence_key).where(
             Case.subject_id.in_(part), Case.status.in_((PROPOSED, NOTIFIED))).order_by(Case.id)).all()
         listings += session.scalars(select(Listing).where(Listing.subject_id.in_(part))
@@ -307,7 +298,7 @@ def _withdraw_unsupported(session: Session, verdicts: Sequence[Verdict], ids: Ma
             outcome.cases_withdrawn += 1
     evidence = sorted({str(i) for listing in listings for i in listing.evidence})
     revoked: set[str] = set()
-    for some in _parts(evidence):
+    for some in chunked(evidence, IN_LIST):
         revoked.update(session.scalars(select(Record.record_id).where(
             Record.record_id.in_(some), Record.status == "revoked")))
     for listing in listings:
@@ -338,7 +329,7 @@ def reevaluate(session: Session, subject_ids: Iterable[int], settings: Settings,
     session.add(run)
     session.flush()
     roots = _roots(session, subject_ids)
-    work = (_jobs(session, part) for part in _parts(roots, CHUNK))
+    work = (_jobs(session, part) for part in chunked(roots, CHUNK))
     task = functools.partial(runner or evaluate_jobs, as_of=as_of, packs=packs)
     answers: Iterable[tuple[list[Job], list[Verdict] | None]]
     if len(roots) <= in_process_max:
