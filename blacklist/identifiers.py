@@ -6,12 +6,17 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import operator
+import re
 
 from stdnum.cn import uscc as stdnum_uscc
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_ALLOWED = "0-9 and " + USCC_ALPHABET[10:]
 _USCC_CHARS = frozenset(USCC_ALPHABET)
+_USCC_VALUES = str.maketrans({char: chr(value) for value, char in enumerate(USCC_ALPHABET)})  # char → its value
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)  # 3^i mod 31 (GB 32100-2015)
+_USCC_SHAPE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")
 _DIGITS = frozenset("0123456789")
 
 # ISO 7064 MOD 11-2 weights for the 17 body digits: 2^(17 - i) mod 11.
@@ -76,9 +81,21 @@ def _check_uscc_body(code: str) -> None:
 
 def validate_uscc(s: str) -> str:
     """Return the normalised unified social credit code, or raise InvalidIdentifierError."""
+    if is_normal_valid_uscc(s):
+        return s
     if type(s) is str:
         return _valid_uscc(s)  # an import meets each unit's code many times
     return _validate_uscc(s)
+
+
+def is_normal_valid_uscc(s: object) -> bool:
+    """Whether `s` is a code `validate_uscc` would return unchanged: already normalised, of
+    the right shape, with the right check character. Most codes are; this answers them in
+    a microsecond (stdnum's generic clean-up takes ten), batches of 100,000 and imports alike."""
+    if type(s) is not str or not _USCC_SHAPE.fullmatch(s):
+        return False
+    total = sum(map(operator.mul, s[:17].translate(_USCC_VALUES).encode("latin-1"), _USCC_WEIGHTS))
+    return USCC_ALPHABET[-total % 31] == s[17]
 
 
 def _validate_uscc(s: str) -> str:

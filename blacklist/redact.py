@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 ID_LIKE = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 
@@ -26,10 +27,11 @@ class RedactingFilter:
         return True
 
 
-def install_log_redaction() -> None:
-    """Attach the filter to every handler of the root logger."""
+def install_log_redaction(*loggers: Any) -> None:
+    """Attach the filter once to each of `loggers` (their own records), or, given none, to
+    every handler of the root logger (whatever reaches them)."""
     import logging
 
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+    for target in loggers or logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())

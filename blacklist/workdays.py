@@ -55,6 +55,11 @@ class WorkdayCalendar:
         self._extra_years = frozenset(d.year for d in self._holidays | self._workdays)
 
     @classmethod
+    def configured(cls, path: str | Path | None) -> WorkdayCalendar:
+        """The calendar with a deployment's announced-holidays file, when it sets one."""
+        return cls.from_file(path) if path else cls()
+
+    @classmethod
     def from_file(cls, path: str | Path) -> WorkdayCalendar:
         """Load `{"holidays": ["YYYY-MM-DD", ...], "workdays": [...]}` from a JSON file."""
         try:

@@ -43,7 +43,7 @@ def _context(settings: Settings, opts: dict[str, Any]) -> Any:
     config = PublisherConfig(
         url=settings.platform_url, secret=settings.platform_secret, batch_size=opts["batch_size"],
         timeout=opts["timeout"], tries=opts["tries"], retry_wait=opts["retry_wait"],
-        retry_wait_max=max(opts["retry_wait"] * 8, opts["retry_wait"]), backoff_base=opts["backoff"],
+        retry_wait_max=opts["retry_wait"] * 8, backoff_base=opts["backoff"],
         backoff_cap=opts["backoff_cap"], lease_seconds=max(opts["lease"], opts["timeout"] + 1))
     return Context.build(settings, config)
 

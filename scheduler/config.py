@@ -19,7 +19,6 @@ class PublisherConfig:
     backoff_base: float = 30.0     # delay before the next run may resend, doubling per attempt
     backoff_cap: float = 3600.0
     lease_seconds: float = 120.0   # SQLite lease; renewed before every request
-    max_batches: int | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

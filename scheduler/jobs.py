@@ -46,7 +46,7 @@ class Context:
     @classmethod
     def build(cls, settings: Settings, config: PublisherConfig) -> "Context":
         engine = make_engine(settings.database_url)
-        calendar = WorkdayCalendar.from_file(settings.holidays_file) if settings.holidays_file else WorkdayCalendar()
+        calendar = WorkdayCalendar.configured(settings.holidays_file)
         return cls(settings, config, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False),
                    calendar)
 

@@ -43,7 +43,7 @@ def build(ctx: Context, intervals: Intervals) -> BlockingScheduler:
     ]
     for job_id, func, every in jobs:
         scheduler.add_job(func, "interval", args=[ctx], id=job_id, name=job_id, seconds=every,
-                          next_run_time=start, max_instances=1, coalesce=True, replace_existing=True)
+                          next_run_time=start, replace_existing=True)  # one at a time, coalesced: job_defaults
     return scheduler
 
 

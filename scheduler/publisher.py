@@ -79,7 +79,7 @@ class Publisher:
         if report.interrupted:
             log.warning("%d batches were left unanswered by a stopped publisher; their changes are resent",
                         report.interrupted)
-        while self.config.max_batches is None or report.accepted < self.config.max_batches:
+        while True:
             with self.sessions() as session, session.begin():
                 query = due_query(self.clock(), ignore_backoff=ignore_backoff).limit(self.config.batch_size)
                 ids = list(session.scalars(query))

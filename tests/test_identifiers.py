@@ -3,7 +3,7 @@ from collections.abc import Callable
 import pickle
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
@@ -11,6 +11,7 @@ from blacklist.identifiers import (
     USCC_ALPHABET,
     InvalidIdentifierError,
     hash_id_number,
+    is_normal_valid_uscc,
     make_valid_id_number,
     make_valid_uscc,
     mask_id_number,
@@ -280,3 +281,24 @@ def test_any_single_change_breaks_id_number(
     changed = number[:index] + replacement + number[index + 1 :]
     with pytest.raises(InvalidIdentifierError):
         validate_id_number(changed, as_of=AS_OF)
+
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXYZIOSVabc -", min_size=16, max_size=19))
+def test_the_fast_uscc_check_agrees_with_the_full_one(text: str) -> None:
+    # is_normal_valid_uscc answers validate_uscc's common case; it must never disagree.
+    try:
+        unchanged = validate_uscc(text) == text
+    except InvalidIdentifierError:
+        unchanged = False
+    assert is_normal_valid_uscc(text) == unchanged
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=2, max_size=2),
+       st.text(alphabet="0123456789", min_size=6, max_size=6),
+       st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=9, max_size=9))
+def test_the_fast_uscc_check_accepts_every_valid_code(head: str, region: str, body: str) -> None:
+    code = make_valid_uscc(head + region + body)
+    assert is_normal_valid_uscc(code) and validate_uscc(code) == code

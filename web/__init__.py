@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from blacklist.redact import RedactingFilter
+from blacklist.redact import install_log_redaction
 from blacklist.settings import Settings
 
 
@@ -32,10 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # gunicorn masks its own access lines; werkzeug's (a development server) and the app
     # logger's lines are masked here, e.g. an identity number someone typed into a URL.
     # Our modules' loggers never get one: the suite's log scan (tests/log_leaks.py) checks.
-    for name in ("werkzeug", app.logger.name):
-        log = logging.getLogger(name)
-        if not any(isinstance(f, RedactingFilter) for f in log.filters):
-            log.addFilter(RedactingFilter())
+    install_log_redaction(logging.getLogger("werkzeug"), app.logger)
 
     from web import api, auth, context, errors, metrics, pages, security
 

@@ -30,13 +30,14 @@ def page(rows: list[Any], limit: int, render: Any) -> dict[str, Any]:
     return {"items": [render(r) for r in rows], "next": str(rows[-1].id) if more and rows else None}
 
 
-def cursor_id(cursor: str | None) -> int | None:
+def cursor_id(cursor: str | None, name: str = "cursor", maximum: int = 2**31 - 1) -> int | None:
+    """The row id a page's `next` cursor names; 422 for anything this API never gave."""
     if cursor is None:
         return None
-    if not cursor.isdigit() or int(cursor) > 2**31 - 1:
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > maximum:
         from blacklist.errors import InvalidInputError
 
-        raise InvalidInputError("cursor is not one this API gave", errors={"cursor": ["unknown cursor"]})
+        raise InvalidInputError("cursor is not one this API gave", errors={name: ["unknown cursor"]})
     return int(cursor)
 
 

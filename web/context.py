@@ -107,8 +107,7 @@ def calendar() -> WorkdayCalendar:
     """The working-day calendar, with the deployment's announced holidays if configured."""
     extra = services().extra
     if "calendar" not in extra:
-        path = services().settings.holidays_file
-        extra["calendar"] = WorkdayCalendar.from_file(path) if path else WorkdayCalendar()
+        extra["calendar"] = WorkdayCalendar.configured(services().settings.holidays_file)
     cal: WorkdayCalendar = extra["calendar"]
     return cal
 
@@ -135,10 +134,8 @@ def signer() -> Signer:
 
 
 def packs() -> Any:
-    """The rule packs in force for this deployment (packaged ones plus local overrides)."""
-    extra = services().extra
-    if "packs" not in extra:
-        from rules.packs import load_packs
+    """The rule packs in force for this deployment (packaged ones plus local overrides), as
+    the stored evaluations load them: once per process, again when a pack file changes."""
+    from rules.service import packs_for
 
-        extra["packs"] = load_packs(overrides=services().settings.pack_files or None)
-    return extra["packs"]
+    return packs_for(services().settings)

@@ -11,7 +11,6 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import ServiceUnavailable
 
 from blacklist.clock import today
-from blacklist.errors import InvalidInputError
 from blacklist.publication import (
     FEED_PAGE_MAX,
     PUBLICATION_STATUSES,
@@ -22,6 +21,7 @@ from blacklist.publication import (
     publications_query,
 )
 from web.auth import require
+from web.cases_api import cursor_id
 from web.context import db, settings
 from web.schemas import PageQuerySchema, PageSchema
 
@@ -39,12 +39,7 @@ class ChangesQuerySchema(Schema):
     limit = fields.Integer(load_default=FEED_PAGE_MAX, validate=validate.Range(1, FEED_PAGE_MAX))
 
 
-def _cursor(value: str | None, name: str) -> int:
-    if value is None:
-        return 0
-    if not value.isdigit():
-        raise InvalidInputError("cursor is not one this API gave", errors={name: ["unknown cursor"]})
-    return int(value)
+_CHANGE_ID_MAX = 2**63 - 1  # changes.id is a BigInteger
 
 
 @bp.route("/publications")
@@ -56,7 +51,7 @@ def list_publications(args: dict[str, Any]) -> dict[str, Any]:
     session = db()
     tz = settings().timezone
     day = today(tz)
-    limit, after = args["limit"], _cursor(args["cursor"], "cursor")
+    limit, after = args["limit"], cursor_id(args["cursor"], maximum=_CHANGE_ID_MAX) or 0
     items: list[dict[str, Any]] = []
     more = False
     # Overdue needs each change's publication day in Asia/Shanghai: filter while walking.
@@ -85,7 +80,7 @@ def list_changes(args: dict[str, Any]) -> dict[str, Any]:
     """Changes after cursor `since`, oldest first, up to 1,000; `next` is where to go on
     from (the same cursor when nothing is new), `more` whether another page is ready now.
     No change is skipped or repeated across pages, however changes arrive meanwhile."""
-    since = _cursor(args["since"], "since")
+    since = cursor_id(args["since"], "since", _CHANGE_ID_MAX) or 0
     session = db()
     try:
         items, more = change_feed(session, since, args["limit"])
