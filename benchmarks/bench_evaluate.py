@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_eligibility import wait_ready
+
 BIN = Path(sys.executable).parent / "blacklist"
 ID_KEY = "bench-key"
 _timer: dict[str, float] = {"engine": 0.0, "engine_cpu": 0.0, "engine_calls": 0, "evaluate": 0.0,
@@ -241,12 +243,7 @@ def ingest(args: argparse.Namespace) -> None:
         base = f"http://127.0.0.1:{port}"
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {token}"
-        for _ in range(120):
-            try:
-                if http.get(base + "/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
+        wait_ready(base, server)
         records = _new_records(Path(args.file), args.requests + args.warmup, args.seed)
         latencies = []
         opened = 0

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from benchmarks.subjects import Population, Subject
-from benchmarks.vocab import CITIES, NATIONAL, City, Division, authority_name
+from benchmarks.vocab import NATIONAL, City, Division, authority_name
 from blacklist.grades import GRADES, derive_grade
 
 FIRST_DAY = dt.date(2015, 8, 1)

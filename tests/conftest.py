@@ -22,6 +22,16 @@ from blacklist.tokens import create_token
 from tests.log_leaks import SuiteLog, leaks
 
 ID_KEY = b"test-id-hash-key"
+
+
+def cli_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a child `blacklist` process on the test database: none of the
+    caller's own BLACKLIST_* variables, the suite's keys, then `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLACKLIST_")}
+    env.update({"BLACKLIST_DATABASE_URL": database_url, "BLACKLIST_ID_HASH_KEY": ID_KEY.decode(),
+                "BLACKLIST_SECRET_KEY": "test-secret", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
 _suite_log: SuiteLog | None = None
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from blacklist.audit import verify
 from blacklist.models import Case, Change, Listing, ListingEvent
-from tests.conftest import ID_KEY, Client
+from tests.conftest import ID_KEY, Client, cli_env
 from tests.factories import accident, penalty, unit, uscc
 
 BIN = Path(sys.executable).parent / "blacklist"
@@ -35,9 +35,8 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "BLACKLIST_DATABASE_URL": database_url, "BLACKLIST_ID_HASH_KEY": ID_KEY.decode(),
-                    "BLACKLIST_SECRET_KEY": "test-secret", "BLACKLIST_SIGNING_KEY": str(tmp_path / "signing.pem"),
-                    "BLACKLIST_RATE_LIMIT": "100000/minute", "BLACKLIST_WORKERS": "2", "BLACKLIST_THREADS": "4"}
+        self.env = cli_env(database_url, BLACKLIST_SIGNING_KEY=str(tmp_path / "signing.pem"),
+                           BLACKLIST_RATE_LIMIT="100000/minute", BLACKLIST_WORKERS="2", BLACKLIST_THREADS="4")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

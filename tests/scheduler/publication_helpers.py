@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session
 from blacklist.models import Change, Listing, ListingEvent, Subject, utcnow
 from blacklist.outbox import record_change
 from blacklist.workdays import WorkdayCalendar
+from tests.conftest import cli_env
 from tests.factories import uscc
+
+__all__ = ["cli_env"]  # re-exported: the scheduler tests import it from here
 
 CALENDAR = WorkdayCalendar()
 BLACKLIST = str(Path(sys.executable).with_name("blacklist"))
@@ -76,14 +79,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, every: float
         if time.monotonic() > deadline:
             raise AssertionError(f"not reached within {timeout} s")
         time.sleep(every)
-
-
-def cli_env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLACKLIST_")}
-    env.update({"BLACKLIST_DATABASE_URL": database_url, "BLACKLIST_ID_HASH_KEY": "test-id-hash-key",
-                "BLACKLIST_SECRET_KEY": "test-secret", "PYTHONUNBUFFERED": "1"})
-    env.update(extra)
-    return env
 
 
 class Processes:
