@@ -320,8 +320,7 @@ def reevaluate(session: Session, subject_ids: Iterable[int], settings: Settings,
     the Python evaluator disagree, or its chunk crashed its process twice) gets nothing
     stored, and the run is marked failed with the reason."""
     as_of = as_of or today(settings.timezone)
-    calendar = calendar or (WorkdayCalendar.from_file(settings.holidays_file) if settings.holidays_file
-                            else WorkdayCalendar())
+    calendar = calendar or WorkdayCalendar.configured(settings.holidays_file)
     packs = packs_for(settings)
     by_pack = {p.id: p for p in packs}
     outcome = EvaluationOutcome()
