@@ -51,6 +51,7 @@ def _env(url: str) -> dict[str, str]:
 def prepare(args: argparse.Namespace) -> None:
     file = Path(args.file)
     if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "benchmarks.generate", "--records", str(args.records),
                         "--subjects", str(args.subjects), "--seed", str(args.seed), str(file)],
                        check=True)
