@@ -4,8 +4,9 @@ stops or half-writes the others."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,6 +55,44 @@ class IngestReport:
         }
 
 
+class Checked(NamedTuple):
+    """A chunk of an import file after parsing and validation: the valid records with their
+    positions, and the rejected ones."""
+
+    valid: list[tuple[int, ValidRecord]]
+    rejected: list[Rejection]
+
+
+def check(items: Iterable[tuple[int, Any]], *, today: dt.date, id_key: bytes) -> Checked:
+    """Validate `(position, raw record)` pairs."""
+    valid: list[tuple[int, ValidRecord]] = []
+    rejected: list[Rejection] = []
+    for index, raw in items:
+        try:
+            valid.append((index, validate_record(raw, today=today, id_key=id_key)))
+        except RecordValidationError as exc:
+            rejected.append(Rejection(index, exc.record_id, exc.errors))
+    return Checked(valid, rejected)
+
+
+def check_lines(lines: Sequence[tuple[int, bytes]], *, today: dt.date, id_key: bytes) -> Checked:
+    """Parse and validate `(line number, line)` pairs of a JSON Lines file; a line that is not
+    JSON is rejected by its number. Runs in an import's child processes: it reads nothing but
+    its arguments."""
+    parsed: list[tuple[int, Any]] = []
+    bad: list[Rejection] = []
+    for number, line in lines:
+        try:
+            parsed.append((number, json.loads(line)))
+        except (ValueError, UnicodeDecodeError) as exc:
+            bad.append(Rejection(number, None, {"": [f"not valid JSON: {exc}"]}))
+    checked = check(parsed, today=today, id_key=id_key)
+    if bad:
+        checked.rejected.extend(bad)
+        checked.rejected.sort(key=lambda r: r.index)
+    return checked
+
+
 class _Stored(NamedTuple):
     """What the database holds for a record_id: enough to tell unchanged from a new version."""
 
@@ -97,18 +136,16 @@ class Ingestor:
     def run(self, items: Iterable[tuple[int, Any]], progress: Callable[[int], None] | None = None) -> IngestReport:
         """Ingest `(position, raw record)` pairs; `progress` is told how many were read."""
         for chunk in chunked(items, self.chunk_size):
-            self._chunk(chunk)
+            self.store(check(chunk, today=self.today, id_key=self.id_key))
             if progress:
                 progress(len(chunk))
         return self.report
 
-    def _chunk(self, chunk: list[tuple[int, Any]]) -> None:
-        valid: list[tuple[int, ValidRecord]] = []
-        for index, raw in chunk:
-            try:
-                valid.append((index, validate_record(raw, today=self.today, id_key=self.id_key)))
-            except RecordValidationError as exc:
-                self.report.rejected.append(Rejection(index, exc.record_id, exc.errors))
+    def store(self, checked: Checked) -> None:
+        """Store one chunk validated by `check` or `check_lines` (perhaps in another process
+        with the same `today` and key), and count it in the report."""
+        self.report.rejected.extend(checked.rejected)
+        valid = checked.valid
         if not valid:
             return
         stored = self._stored({v.record_id for _, v in valid})

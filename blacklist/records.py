@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping  # isinstance on typing.Mapping costs a microsecond more
 from typing import Any
 
@@ -50,17 +49,39 @@ class RecordValidationError(ValueError):
         self.record_id = record_id
 
 
-@dataclass(frozen=True)
 class ValidRecord:
-    """A record that passed validation, in normalised form, with its content hash."""
+    """A record that passed validation, in normalised form, with its content hash.
 
-    data: dict[str, Any]
-    content_hash: str
-    text: str  # `data` as canonical JSON: hashed, and stored as it is (db.EncodedJSON)
+    It travels between processes as its canonical text alone (an import validates in child
+    processes), and `data` is parsed back only where it is read: a re-import compares
+    hashes and never needs it.
+    """
+
+    __slots__ = ("record_id", "content_hash", "text", "_data")
+
+    def __init__(self, record_id: str, content_hash: str, text: str, data: dict[str, Any] | None = None) -> None:
+        self.record_id = record_id
+        self.content_hash = content_hash
+        self.text = text  # `data` as canonical JSON: hashed, and stored as it is (db.EncodedJSON)
+        self._data = data
 
     @property
-    def record_id(self) -> str:
-        return str(self.data["record_id"])
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self.text)
+        return self._data
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return ValidRecord, (self.record_id, self.content_hash, self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValidRecord) and (self.content_hash, self.text) == (other.content_hash, other.text)
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
+
+    def __repr__(self) -> str:
+        return f"ValidRecord({self.record_id!r}, {self.content_hash[:12]}…)"
 
 
 # Built once: json.dumps with these options builds the same encoder on every call.
@@ -323,7 +344,7 @@ def validate_record(raw: Any, *, today: dt.date, id_key: bytes) -> ValidRecord:
         raw_id = raw.get("record_id")
         raise RecordValidationError(c.errors, raw_id if isinstance(raw_id, str) else None)
     text = canonical_json(out)
-    return ValidRecord(out, hashlib.sha256(text.encode()).hexdigest(), text)
+    return ValidRecord(str(record_id), hashlib.sha256(text.encode()).hexdigest(), text, out)
 
 
 def event_date(data: Mapping[str, Any]) -> dt.date:

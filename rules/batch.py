@@ -4,29 +4,20 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import json
-import logging
-import multiprocessing
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from blacklist.cases import evidence_key
+from blacklist.parallel import run_chunks
 from blacklist.records import event_date
 from rules.evaluate import EngineMismatchError, SubjectEvaluation, evaluate, order
 from rules.facts import Context
 from rules.packs import Pack, load_packs
 
-logger = logging.getLogger(__name__)
-
 Chunk = list[Mapping[str, Any]]
-T = TypeVar("T")
-R = TypeVar("R")
 Runner = Callable[[Chunk, date, Sequence[Pack], bool, Mapping[str, int]], list[SubjectEvaluation]]
 
 
@@ -76,72 +67,6 @@ def run_chunk(records: Chunk, as_of: date, packs: Sequence[Pack], engine: bool,
               prior_listings: Mapping[str, int]) -> list[SubjectEvaluation]:
     """Evaluate one chunk (runs in a child process)."""
     return evaluate(records, as_of, packs, engine=engine, prior_listings=prior_listings)
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("spawn"))
-
-
-def _alone(fn: Callable[[T], R], chunk: T) -> R | None:
-    """``fn(chunk)`` in a fresh child of its own; None if that child dies too."""
-    with _pool(1) as pool:
-        try:
-            return pool.submit(fn, chunk).result()
-        except BrokenProcessPool:
-            return None
-
-
-def _submit(pool: ProcessPoolExecutor, fn: Callable[[T], R], chunk: T) -> Future[R]:
-    """``pool.submit``; a pool already broken gives a future that failed the same way."""
-    try:
-        return pool.submit(fn, chunk)
-    except BrokenProcessPool as error:
-        lost: Future[R] = Future()
-        lost.set_exception(error)
-        return lost
-
-
-def _succeeded(future: Future[Any]) -> bool:
-    return future.done() and not future.cancelled() and future.exception() is None
-
-
-def run_chunks(fn: Callable[[T], R], chunks: Iterable[T], *, workers: int = 1,
-               ahead: int | None = None) -> Iterator[tuple[T, R | None]]:
-    """``fn`` over ``chunks`` in spawned child processes, yielded in order as (chunk, result).
-
-    At most ``ahead`` chunks (default twice ``workers``) are taken from ``chunks`` before
-    their results are yielded, so a generator of chunks is read as the work goes. When a
-    child dies (a segfault in durable_rules) the pool is lost with every chunk in flight:
-    the first of them is retried alone in a fresh process, the others go to a new pool. A
-    chunk that kills its process when alone too is yielded with None (fail closed).
-    ``fn`` must be picklable: a module-level function, or a functools.partial of one.
-    """
-    source = iter(chunks)
-    window = ahead or 2 * workers
-    pending: deque[tuple[T, Future[R]]] = deque()
-    pool = _pool(workers)
-    try:
-        while True:
-            for chunk in itertools.islice(source, window - len(pending)):
-                pending.append((chunk, _submit(pool, fn, chunk)))
-            if not pending:
-                return
-            chunk, future = pending.popleft()
-            try:
-                result: R | None = future.result()
-            except BrokenProcessPool:
-                logger.warning("a batch chunk lost its process; retrying it alone")
-                pool.shutdown(cancel_futures=True)
-                result = _alone(fn, chunk)
-                if result is None:
-                    logger.error("a batch chunk crashed its process twice; its work is lost")
-                pool = _pool(workers)
-                pending = deque((item, done if _succeeded(done) else _submit(pool, fn, item))
-                                for item, done in pending)
-            yield chunk, result
-    finally:
-        pool.shutdown(cancel_futures=True)
 
 
 def evaluate_many(records: Iterable[Mapping[str, Any]], as_of: date,

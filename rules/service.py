@@ -28,11 +28,12 @@ from blacklist.clock import today
 from blacklist.iterables import chunked
 from blacklist.listings import states
 from blacklist.models import AuditEntry, Case, EvaluationRun, Listing, Record, Subject, subject_key, utcnow
+from blacklist.parallel import run_chunks
 from blacklist.settings import Settings
 from blacklist.subjects import upsert_subject
 from blacklist.workdays import WorkdayCalendar
 from blacklist.workflow import LAPSED, NOTIFIED, PROPOSED, Actor, withdraw_case, withdraw_listing
-from rules.batch import Job, Opening, Verdict, evaluate_jobs, run_chunks
+from rules.batch import Job, Opening, Verdict, evaluate_jobs
 from rules.packs import PACK_DIR, Pack, load_packs
 
 log = logging.getLogger(__name__)

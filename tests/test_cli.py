@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -13,9 +14,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blacklist.models import Case, Record, Token
+from blacklist.identifiers import make_valid_id_number
+from blacklist.models import Case, Record, Subject, Token
+from blacklist.records import validate_record
 from tests.conftest import ID_KEY
-from tests.factories import UNIT, accident, penalty, unit
+from tests.factories import UNIT, accident, penalty, person, unit, uscc
 from tests.test_workflow import major_accident_records
 
 BIN = Path(sys.executable).parent / "blacklist"
@@ -69,6 +72,45 @@ def test_import_summarises_and_fails_on_rejections(run: Any, db: Session, tmp_pa
     assert db.scalar(select(func.count()).select_from(Case)) == 2
     again = run("import", str(jsonl(path, major_accident_records())))
     assert "0 accepted, 2 unchanged" in again.stdout
+
+
+def test_import_validating_in_child_processes_stores_what_one_process_would(run: Any, db: Session,
+                                                                           tmp_path: Path) -> None:
+    """`--jobs 2`: chunks of 2,000 lines parsed and validated in two children, stored here in
+    file order. A record id sent again with other content in a later chunk is a new version,
+    a bad line anywhere is rejected by its own line number, and every stored row is what
+    validating the record here gives."""
+    main = person(make_valid_id_number("61040119800101123"), "李某")
+    records: list[Any] = [penalty(f"P{i}", subject=unit(uscc(i % 1500), main_person=main if i % 7 == 0 else None),
+                                  decided_on=f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}") for i in range(4500)]
+    records[3100] = penalty("P10", subject=unit(uscc(10)), decided_on="2024-12-30")  # P10 again, changed
+    records[1200] = accident("BAD", deaths=-1)
+    path = jsonl(tmp_path / "many.jsonl", records)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(2000, "\n")  # a blank line: skipped, not counted
+    lines.insert(4200, "{not json\n")
+    path.write_text("".join(lines), encoding="utf-8")
+
+    done = run("import", "--no-evaluate", "--jobs", "2", str(path), ok=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "read 4501 records" in done.stdout
+    assert "4498 accepted, 0 unchanged, 1 new versions, 2 rejected" in done.stdout
+    assert "line 1201 (BAD): deaths:" in done.stderr and "line 4201: record: not valid JSON" in done.stderr
+
+    expected: dict[str, str] = {}
+    for raw in records:
+        if raw["record_id"] != "BAD":
+            expected[raw["record_id"]] = validate_record(raw, today=dt.date.today(), id_key=ID_KEY).content_hash
+    stored = {row.record_id: (row.content_hash, row.version) for row in db.scalars(select(Record))}
+    assert {k: h for k, (h, _) in stored.items()} == expected
+    assert stored["P10"][1] == 2 and stored["P11"][1] == 1
+    assert db.scalar(select(func.count()).select_from(Subject).where(Subject.kind == "person")) == 1
+
+    # again: P10's first content differs from the stored second, then the second comes back
+    again = run("import", "--no-evaluate", "--jobs", "2", str(path), ok=False)
+    assert "0 accepted, 4497 unchanged, 2 new versions, 2 rejected" in again.stdout
+    db.rollback()  # a fresh snapshot
+    assert db.scalar(select(Record.version).where(Record.record_id == "P10")) == 4
 
 
 def test_evaluate_explains_in_words_and_json(run: Any, tmp_path: Path, db: Session) -> None:

@@ -161,3 +161,21 @@ def test_same_content_gives_same_hash_whatever_the_key_order() -> None:
     a = accident()
     b = dict(reversed(list(accident().items())))
     assert validate_record(a, today=TODAY, id_key=KEY).content_hash == validate_record(b, today=TODAY, id_key=KEY).content_hash
+
+
+@pytest.mark.parametrize("rec", [
+    accident(subject=unit(main_person=person())),
+    penalty(subject=person(), fine_multiple=3, fine_cny=120_000, executed=False),
+    penalty(subject=unit(name="Ｘ（咸阳）化工 有限公司"), violations=["permit.none", "accident.liability"]),
+])
+def test_a_valid_record_crosses_processes_as_its_text_and_reads_back_the_same(rec: dict[str, Any]) -> None:
+    """An import validates in child processes: the pickle carries the canonical text (not the
+    parsed form twice), and the parsed form read back from it equals the original."""
+    import pickle
+
+    valid = validate_record(rec, today=TODAY, id_key=KEY)
+    wire = pickle.dumps(valid)
+    back = pickle.loads(wire)
+    assert len(wire) < len(valid.text.encode()) + 200
+    assert (back.record_id, back.content_hash, back.text) == (valid.record_id, valid.content_hash, valid.text)
+    assert back.data == valid.data and back == valid
