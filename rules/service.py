@@ -13,11 +13,10 @@ import functools
 import logging
 import os
 import threading
-import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.orm import Session, aliased
@@ -27,7 +26,7 @@ from blacklist.cases import evidence_key
 from blacklist.clock import today
 from blacklist.iterables import chunked
 from blacklist.listings import states
-from blacklist.models import AuditEntry, Case, EvaluationRun, Listing, Record, Subject, subject_key, utcnow
+from blacklist.models import Case, EvaluationRun, Listing, Record, Subject, subject_key, utcnow
 from blacklist.parallel import run_chunks
 from blacklist.settings import Settings
 from blacklist.subjects import upsert_subject
@@ -201,37 +200,11 @@ def _open_cases(session: Session, rows: Sequence[dict[str, Any]], run_id: int) -
         case_ids.update(((r.subject_id, r.rule, r.evidence_key), r.id) for r in session.execute(
             select(Case.id, Case.subject_id, Case.rule, Case.evidence_key).where(
                 Case.evaluation_run_id == run_id, Case.subject_id.in_(part))))
-    entries: list[dict[str, Any]] = []
-    prev = ""
-    for row in rows:
-        case_id = case_ids[row["subject_id"], row["rule"], row["evidence_key"]]
-        after = {"rule": row["rule"], "subject_id": row["subject_id"], "evidence": row["evidence"],
-                 "status": row["status"]}
-        if not prev:  # audit.append takes the chain's lock and reads its head
-            prev = audit.append(session, actor=ENGINE.name, action=f"case.{row['status']}",
-                                entity="case", entity_id=case_id, after=after).hash
-            continue
-        now = utcnow()
-        entry = _AuditRow(now.replace(microsecond=now.microsecond // 1000 * 1000), ENGINE.name,
-                          f"case.{row['status']}", "case", str(case_id), None, after)
-        # TODO(lead): an audit.append_many in blacklist/audit.py, so the chain is built there
-        digest = audit._digest(prev, typing.cast(AuditEntry, entry))
-        entries.append({**entry._asdict(), "prev_hash": prev, "hash": digest})
-        prev = digest
-    if entries:
-        connection.execute(insert(AuditEntry.metadata.tables[AuditEntry.__tablename__]), entries)
-
-
-class _AuditRow(NamedTuple):
-    """The fields an audit entry's hash covers."""
-
-    at: dt.datetime
-    actor: str
-    action: str
-    entity: str
-    entity_id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    audit.append_many(session, (
+        (ENGINE.name, f"case.{row['status']}", "case", case_ids[row["subject_id"], row["rule"], row["evidence_key"]],
+         None, {"rule": row["rule"], "subject_id": row["subject_id"], "evidence": row["evidence"],
+                "status": row["status"]})
+        for row in rows))
 
 
 def _store(session: Session, verdicts: Sequence[Verdict], by_pack: Mapping[str, Pack],

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from blacklist.audit import verify
+from blacklist import audit
+from blacklist.audit import AuditVerdict, verify
 from tests.conftest import Client
 from tests.test_workflow import decide, ingest, major_accident_records, unit_case
 
@@ -34,6 +35,24 @@ def test_audit_verify_catches_a_deleted_row(client: Client, token: Any, db: Sess
     db.commit()
     verdict = verify(db)
     assert not verdict.ok and "prev_hash" in (verdict.problem or "")
+
+
+def test_entries_appended_many_at_once_chain_like_those_appended_one_by_one(db: Session) -> None:
+    """`append_many` (a stored evaluation's cases) continues the chain `append` left, and
+    `append` continues it after; the entries read back verify, and an edit among them shows."""
+    audit.append(db, actor="a", action="x.one", entity="x", entity_id=1, after={"n": 1})
+    assert audit.append_many(db, [("engine", "case.proposed", "case", i, None, {"rule": "r", "n": i})
+                                  for i in range(2, 5)]) == 3
+    audit.append(db, actor="a", action="x.last", entity="x", entity_id=5, before={"n": 4}, after={"n": 5})
+    db.commit()
+    rows = db.execute(text("SELECT entity_id, prev_hash, hash FROM audit_log ORDER BY id")).all()
+    assert [r.entity_id for r in rows] == ["1", "2", "3", "4", "5"]
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:]))
+    assert verify(db) == AuditVerdict(5, None, None)
+    db.execute(text("UPDATE audit_log SET after = :a WHERE entity_id = '3'"), {"a": '{"rule": "r", "n": 30}'})
+    db.commit()
+    verdict = verify(db)
+    assert not verdict.ok and "edited" in (verdict.problem or "")
 
 
 def test_concurrent_decisions_one_wins(client: Client, token: Any, db: Session) -> None:
