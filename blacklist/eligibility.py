@@ -163,14 +163,14 @@ class EligibilityService:
             # Many rows: the driver's own bulk path inside this session's transaction, each
             # constant converted once (SQLAlchemy converts every value of every row). Rows go
             # in by subject with ascending ids, so both indexes fill in order.
-            order = sorted(range(batch), key=lambda i: (refs[i][0], refs[i][1]))
+            subject_refs = [f"{scheme}:{value}" for scheme, value, _ in refs]
+            order = sorted(range(batch), key=subject_refs.__getitem__)
             ids: list[str] = [""] * batch
             for i, check_id in zip(order, _uuids(batch)):
                 ids[i] = check_id
             constant = {"at": at, "token_id": token_id, "domain": domain, "as_of": as_of, "known_at": known_at,
                         "list_version": version, "batch_size": batch}
-            varying = ((ids[i], f"{refs[i][0]}:{refs[i][1]}", results[i]["eligible"], results[i]["effect"])
-                       for i in order)
+            varying = ((ids[i], subject_refs[i], results[i]["eligible"], results[i]["effect"]) for i in order)
             cursor = _driver_cursor(connection)
             try:
                 _bulk_insert_checks(cursor, dialect, constant, varying)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from blacklist.models import Check
 from tests.conftest import Client, serve
-from tests.factories import AGENCY, PERSON, UNIT, penalty, person, unit
+from tests.factories import AGENCY, PERSON, UNIT, penalty, person, unit, uscc
 from tests.test_workflow import listed_case
 
 EXPECTED_EFFECTS = {
@@ -125,6 +125,34 @@ def test_batch_answers_in_order_with_one_version_and_one_receipt(client: Client,
     assert {r["list_version"] for r in body["results"]} == {body["list_version"]}
     assert body["receipt"]["payload"]["count"] == 3
     assert client.post("/api/v1/receipts/verify", json=body["receipt"]).json()["valid"] is True
+
+
+def test_a_batch_over_many_lookup_chunks_records_each_answer_as_given(client: Client, tokens: dict[str, str],
+                                                                      db: Session) -> None:
+    """2,003 subjects, more than two chunks of lookups: every answer, repeated subjects
+    included, has its own check row saying what the answer says, in the request's order."""
+    listed_case(client, tokens)
+    subjects: list[dict[str, str]] = [{"uscc": uscc(i)} for i in range(2000)]
+    subjects[700:700] = [{"uscc": UNIT}, {"id_number": PERSON}]
+    subjects.append({"uscc": UNIT})  # asked twice: two answers, two rows
+    response = client.post("/api/v1/eligibility/batch", tokens["officer"],
+                           json={"domain": "procurement", "as_of": "2025-01-01", "subjects": subjects})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert len(results) == 2003
+    assert [r["subject"].get("uscc") for r in results] == [s.get("uscc") for s in subjects]
+    assert [r["eligible"] for r in results].count(False) == 2
+    assert results[700]["eligible"] is False and results[-1]["eligible"] is False and results[701]["eligible"]
+    db.rollback()
+    rows = {row.id: row for row in db.scalars(select(Check).where(Check.batch_size == 2003))}
+    assert len(rows) == 2003 == len({r["check_id"] for r in results})
+    for subject, result in zip(subjects, results):
+        row = rows[result["check_id"]]
+        assert (row.eligible, row.effect, row.domain) == (result["eligible"], result["effect"], "procurement")
+        if "uscc" in subject:
+            assert row.subject_ref == f"uscc:{subject['uscc']}"
+        else:
+            assert row.subject_ref.startswith("id_hash:") and PERSON not in row.subject_ref
 
 
 def test_a_batch_at_the_limit_passes_and_over_it_is_413(engine: Any, settings: Any, tokens: dict[str, str]) -> None:
