@@ -75,6 +75,16 @@ def _not_future(day: dt.date, today: dt.date, field: str) -> None:
                                 errors={field: [f"{day} is after today ({today})"]})
 
 
+def _not_before_evidence(case: Case, day: dt.date, field: str) -> None:
+    """A notice or decision cannot come before the latest record the proposal rests on."""
+    anchor = case.proposal.get("anchor")
+    if anchor and day.isoformat() < anchor:
+        raise InvalidInputError(
+            f"{field} {day} is before the latest evidence of case {case.id} ({anchor}): a case cannot be "
+            "served or decided before the records it rests on",
+            errors={field: [f"{day} is before the latest evidence ({anchor})"]})
+
+
 def serve_notice(session: Session, case_id: int, served_on: dt.date, *, actor: Actor,
                  calendar: WorkdayCalendar, today: dt.date) -> Case:
     """The party was notified: the statement period opens (working days after notice)."""
@@ -83,6 +93,7 @@ def serve_notice(session: Session, case_id: int, served_on: dt.date, *, actor: A
         raise ConflictError(f"case {case_id} is {case.status}; notice can be served only on a proposed case",
                             status_now=case.status)
     _not_future(served_on, today, "served_on")
+    _not_before_evidence(case, served_on, "served_on")
     before = case_snapshot(case)
     days = int(_param(case.proposal, "statement_days", 5))
     deadline = calendar.add_workdays(served_on, days)
@@ -123,6 +134,7 @@ def decide(session: Session, case_id: int, *, outcome: str, decided_on: dt.date,
     if case.status in (WITHDRAWN_CASE, LAPSED):
         raise ConflictError(f"case {case_id} is {case.status}; it cannot be decided", status_now=case.status)
     _not_future(decided_on, today, "decided_on")
+    _not_before_evidence(case, decided_on, "decided_on")
     if case.served_on and decided_on < case.served_on:
         raise InvalidInputError(f"decided_on {decided_on} is before the notice was served ({case.served_on})",
                                 errors={"decided_on": [f"before served_on {case.served_on}"]})

@@ -42,6 +42,21 @@ def test_every_limit_counts_and_the_tightest_answers_429(settings: Any, token: A
         server.shutdown()
 
 
+def test_a_made_up_token_earns_no_quota_of_its_own(settings: Any, token: Any) -> None:
+    """Tokens that are not ours count against the address, however many are invented."""
+    from web import create_app
+
+    server, base = serve(create_app(replace(settings, rate_limit="3/minute")))
+    try:
+        client = Client(base)
+        statuses = [_check(client, f"bl_invented_{i}").status_code for i in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        assert "without a valid token from this address" in _check(client, "bl_invented_x").json()["detail"]
+        assert _check(client, token("officer")).status_code == 200  # a real token has its own quota
+    finally:
+        server.shutdown()
+
+
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_two_servers_share_one_quota_through_redis(settings: Any, token: Any) -> None:
     from web import create_app

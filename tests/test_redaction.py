@@ -26,6 +26,12 @@ def test_an_identity_number_sent_as_a_code_is_not_echoed(client: Client, token: 
     assert response.status_code == 422 and PERSON not in response.text
 
 
+def test_an_identity_number_typed_into_the_name_search_is_echoed_masked(client: Client, token: Any) -> None:
+    response = client.get("/api/v1/subjects", token("officer"), params={"name": PERSON})
+    assert response.status_code == 200 and PERSON not in response.text
+    assert response.json()["query"] == redact(PERSON)
+
+
 def test_record_errors_and_stored_history_never_hold_the_number(client: Client, token: Any) -> None:
     t = token("system")
     bad = penalty("P1", subject={"kind": "unit", "name": "x", "uscc": PERSON})

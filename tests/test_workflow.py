@@ -97,6 +97,11 @@ def test_a_case_walks_from_proposal_to_listing(client: Client, tokens: dict[str,
     assert (listing["period_start"], listing["period_end"], listing["early_removal_from"]) == (
         "2024-09-29", "2027-09-28", "2025-09-29")
 
+    # an officer reads the unit's full history, its cases included (api.md: officer+)
+    history = client.get(f"/api/v1/subjects/{UNIT}", tokens["officer"]).json()
+    assert [(c["id"], c["status"]) for c in history["cases"]] == [(case["id"], "decided")]
+    assert "11010519491231002X" not in str(history)
+
     again = decide(client, reg, case["id"], "2024-10-08")
     assert again.status_code == 409 and "already decided" in again.json()["detail"]
     assert verify(db).ok
@@ -109,6 +114,10 @@ def test_reject_and_refusals(client: Client, tokens: dict[str, str]) -> None:
     assert client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={"served_on": "2030-01-01"}).status_code == 422
     assert client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={}).status_code == 422
     assert client.post("/api/v1/cases/999999/notice", reg, json={"served_on": "2024-09-23"}).status_code == 404
+    # the penalty the case rests on was decided on 2024-09-20: no notice or decision before it
+    early = client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={"served_on": "2024-09-19"})
+    assert early.status_code == 422 and "2024-09-20" in early.json()["errors"]["served_on"][0]
+    assert decide(client, reg, case["id"], "2020-01-20", outcome="reject").status_code == 422
     rejected = decide(client, reg, case["id"], "2024-09-24", outcome="reject")
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
     assert client.post(f"/api/v1/cases/{case['id']}/notice", reg, json={"served_on": "2024-09-23"}).status_code == 409

@@ -49,7 +49,8 @@ def current_caller() -> Caller | None:
         else:
             token = find_token(db(), plain)
             caller = Caller(token.id, token.name, token.role) if token else None
-            cache[digest] = (time.monotonic() + _CACHE_SECONDS, caller)
+            if caller is not None:  # only real tokens: made-up ones would grow the cache without end
+                cache[digest] = (time.monotonic() + _CACHE_SECONDS, caller)
     g.caller = caller
     return caller
 
@@ -127,8 +128,12 @@ def _bearer_digest() -> str | None:
 
 
 def _limit_key() -> str:
+    """A valid token's own quota; anything else (no token, or one that is not ours) counts
+    against the address, so that inventing a new token per request earns no fresh quota."""
     digest = _bearer_digest()
-    return "t:" + digest[:16] if digest else "ip:" + (request.remote_addr or "-")
+    if digest is not None and current_caller() is not None:
+        return "t:" + digest[:16]
+    return "ip:" + (request.remote_addr or "-")
 
 
 _EXEMPT = ("/healthz", "/metrics", "/openapi.json", "/docs", "/static/")
@@ -173,7 +178,7 @@ def init_app(app: Flask) -> None:
         over = limits.hit(key)
         if over is not None:
             item, retry = over
-            whose = "this token" if key.startswith("t:") else "requests without a token from this address"
+            whose = "this token" if key.startswith("t:") else "requests without a valid token from this address"
             exc = TooManyRequests(f"{item.amount} per {item.get_expiry()} s for {whose}")
             exc.retry_after = retry  # web.errors sets Retry-After from it
             raise exc

