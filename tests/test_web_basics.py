@@ -104,6 +104,25 @@ def test_unknown_path_and_wrong_method_are_problems(client: Client) -> None:
     assert wrong.status_code == 405 and wrong.headers["Content-Type"] == "application/problem+json"
 
 
+def test_a_body_is_json_whatever_its_content_type_says(client: Client, token: Any) -> None:
+    """api.md: malformed JSON is a 400, a well-formed body that breaks a rule a 422; a client
+    that leaves out Content-Type gets the same answers as one that sends it."""
+    officer = token("officer")
+    plain = {"Content-Type": "text/plain"}
+    good = '{"subject": {"uscc": "91110000710924945A"}, "domain": "land"}'
+    for headers in ({}, plain, {"Content-Type": "application/json"}):
+        answered = client.post("/api/v1/eligibility", officer, data=good.encode(), headers=dict(headers))
+        assert answered.status_code == 200, (headers, answered.text)
+        malformed = client.post("/api/v1/eligibility/batch", officer, data=b"nope", headers=dict(headers))
+        assert malformed.status_code == 400, (headers, malformed.text)
+        assert malformed.headers["Content-Type"] == "application/problem+json"
+        unruly = client.post("/api/v1/eligibility", officer, data=b'{"subject": {}, "domain": "land"}',
+                             headers=dict(headers))
+        assert unruly.status_code == 422 and "subject" in str(unruly.json()["errors"]), (headers, unruly.text)
+    empty = client.post("/api/v1/eligibility", officer, data=b"", headers=plain)
+    assert empty.status_code == 422 and "domain" in str(empty.json()["errors"])
+
+
 def test_security_headers_on_pages_and_api(client: Client) -> None:
     page = client.get("/")
     assert page.headers["X-Content-Type-Options"] == "nosniff"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy.orm.exc import StaleDataError
 
 from blacklist.cases import case_detail, case_query, case_summary
@@ -13,6 +12,7 @@ from blacklist.errors import ConflictError
 from blacklist.identifiers import normalize_uscc
 from blacklist.workflow import Actor, decide, get_case, serve_notice
 from web.auth import current_caller, require
+from web.blueprint import Blueprint
 from web.context import calendar, db, settings
 from web.schemas import CasesQuerySchema, DecisionSchema, NoticeSchema, ObjectSchema, PageSchema
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from blacklist.cases import case_summary, overdue_clause
 from blacklist.clock import today
 from blacklist.models import Case, Change
 from web.auth import require
+from web.blueprint import Blueprint
 from web.context import db, settings
 from web.schemas import ObjectSchema
 

@@ -8,7 +8,7 @@ import json
 from typing import Any, Iterator, Sequence
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -20,6 +20,7 @@ from blacklist.identifiers import (InvalidIdentifierError, hash_id_number, is_no
 from blacklist.receipts import Signer
 from blacklist.redact import redact
 from web.auth import current_caller, require
+from web.blueprint import Blueprint
 from web.context import autocommit_cursor, catalog, db, services, settings, signer
 from web.schemas import ObjectSchema, TimeAxesSchema
 from web.timeaxes import axes

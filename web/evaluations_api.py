@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask_smorest import Blueprint
 
 from blacklist.clock import today
 from blacklist.errors import InvalidInputError
 from blacklist.records import RecordValidationError, validate_record
 from rules.evaluate import evaluate, to_json
 from web.auth import require
+from web.blueprint import Blueprint
 from web.context import packs, settings
 from web.records_api import RECORD_DOC, json_body
 from web.schemas import ObjectSchema

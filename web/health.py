@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from web.blueprint import Blueprint
 from web.context import db
 
 bp = Blueprint("health", __name__, description="Service health")

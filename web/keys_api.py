@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 
 from blacklist.errors import InvalidInputError
 from blacklist.receipts import verify
+from web.blueprint import Blueprint
 from web.context import signer
 from web.schemas import ObjectSchema
 

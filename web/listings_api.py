@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
 from blacklist.clock import today
@@ -13,6 +12,7 @@ from blacklist.listings import as_dict, states
 from blacklist.models import Listing, Subject
 from blacklist.workflow import early_removal, get_listing, restore
 from web.auth import require
+from web.blueprint import Blueprint
 from web.cases_api import actor, cursor_id
 from web.context import calendar, db, settings
 from web.schemas import EarlyRemovalSchema, ListingsQuerySchema, ObjectSchema, PageSchema, RestoreSchema

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import ServiceUnavailable
@@ -21,6 +20,7 @@ from blacklist.publication import (
     publications_query,
 )
 from web.auth import require
+from web.blueprint import Blueprint
 from web.cases_api import cursor_id
 from web.context import db, settings
 from web.schemas import PageQuerySchema, PageSchema

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from werkzeug.exceptions import BadRequest
 
@@ -14,6 +13,7 @@ from blacklist.errors import InvalidInputError
 from blacklist.ingest import Ingestor
 from rules.service import reevaluate_after_ingest
 from web.auth import require_any
+from web.blueprint import Blueprint
 from web.context import db, settings
 
 bp = Blueprint("records", __name__, url_prefix="/api/v1", description="Record ingest")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from blacklist.redact import redact
 from blacklist.models import Case, Record, RecordVersion, Subject, SubjectName
 from blacklist.search import search_names
 from web.auth import require
+from web.blueprint import Blueprint
 from web.context import db, settings
 from web.eligibility_api import subject_ref
 from web.schemas import ObjectSchema, TimeAxesSchema
