@@ -115,7 +115,8 @@ class EligibilityService:
         cursor = _driver_cursor(connection)
         try:
             for i in range(0, len(unique), _CHUNK):
-                cursor.execute(by_key[scheme].sql, by_key[scheme].parameters(_padded("k", unique[i:i + _CHUNK])))
+                cursor.execute(by_key[scheme].sql, by_key[scheme].parameters(
+                    {**_padded("k", unique[i:i + _CHUNK]), "known_at": known_at}))
                 subjects = {key: (subject_id, name) for key, subject_id, name in by_key[scheme].rows(cursor)}
                 in_force: dict[int, list[ListingState]] = {}
                 if subjects:
@@ -311,7 +312,7 @@ def _lookup_statement(key: ColumnElement[Any]) -> Select[Any]:
     newest = (select(_NEWEST.c.id).where(_NEWEST.c.recorded_at <= known_at).order_by(_NEWEST.c.id.desc())
               .limit(1).scalar_subquery())
     version = select(newest.label("newest")).subquery("version")
-    subject = key == bindparam("key")
+    subject = and_(key == bindparam("key"), _SUBJECTS.c.created_at <= known_at)  # unknown before it was recorded
     maybe_in_force = and_(_LISTINGS.c.subject_id == _SUBJECTS.c.id, _LISTINGS.c.recorded_at <= known_at,
                           _LISTINGS.c.period_start <= as_of,
                           or_(_LISTINGS.c.period_end.is_(None), _LISTINGS.c.period_end >= as_of))
@@ -330,10 +331,11 @@ def _batch_statements(dialect: Dialect) -> tuple[dict[str, _Prepared], _Prepared
     found = _BATCH_STATEMENTS.get(dialect.name)
     if found is None:
         keys: list[BindParameter[Any]] = [bindparam(f"k{i}") for i in range(_CHUNK)]
-        by_key = {scheme: _Prepared(select(key, _SUBJECTS.c.id, _SUBJECTS.c.name).where(key.in_(keys)), dialect)
+        known_at: BindParameter[Any] = bindparam("known_at")
+        by_key = {scheme: _Prepared(select(key, _SUBJECTS.c.id, _SUBJECTS.c.name).where(
+            key.in_(keys), _SUBJECTS.c.created_at <= known_at), dialect)
                   for scheme, key in (("uscc", _SUBJECTS.c.uscc), ("id_hash", _SUBJECTS.c.id_hash))}
         ids: list[BindParameter[Any]] = [bindparam(f"i{i}") for i in range(_CHUNK)]
-        known_at: BindParameter[Any] = bindparam("known_at")
         as_of: BindParameter[Any] = bindparam("as_of")
         listings_of = (
             select(*(c for _, c in _LISTING_COLUMNS), *(c for _, c in _EVENT_COLUMNS))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from blacklist.audit import verify
+from blacklist.eligibility import NO_RECORD
 from tests.conftest import Client
 from tests.factories import UNIT, accident, penalty, unit
 
@@ -173,6 +174,35 @@ def test_withdrawal_changes_answers_only_from_when_it_was_known(client: Client, 
     assert check(client, officer, "2025-03-01")["eligible"] is True
     replay = check(client, officer, "2025-03-01", known_at=known_then)
     assert replay["eligible"] is False and replay["list_version"] == before["list_version"]
+
+
+def test_before_a_subject_was_recorded_the_answer_is_no_record(client: Client, tokens: dict[str, str]) -> None:
+    """known_at: the answer our records gave then. Before the unit's first record arrived we
+    knew nothing of it, in a single check, a batch, and its history alike."""
+    before_any = dt.datetime.now(dt.timezone.utc).isoformat()
+    listed_case(client, tokens)
+    officer = tokens["officer"]
+    then = check(client, officer, "2025-03-01", known_at=before_any)
+    assert (then["eligible"], then["subject"].get("name"), then["note"]) == (True, None, NO_RECORD)
+    assert check(client, officer, "2025-03-01")["subject"]["name"] == "咸阳某化工有限公司"
+    batch = client.post("/api/v1/eligibility/batch", officer, json={
+        "domain": "procurement", "as_of": "2025-03-01", "known_at": before_any,
+        "subjects": [{"uscc": UNIT}, {"id_number": MAIN["id_number"]}]}).json()
+    assert [(r["eligible"], r["note"]) for r in batch["results"]] == [(True, NO_RECORD), (True, NO_RECORD)]
+    history = client.get(f"/api/v1/subjects/{UNIT}", officer, params={"known_at": before_any})
+    assert history.status_code == 404
+
+    # a record revised later shows in the version current at the time asked about
+    listed_then = dt.datetime.now(dt.timezone.utc).isoformat()
+    ingest(client, tokens["system"], [major_accident_records(status="revoked")[1]])
+
+    def penalty_in(params: dict[str, str]) -> tuple[Any, ...]:
+        body = client.get(f"/api/v1/subjects/{UNIT}", officer, params=params).json()
+        [pen] = [r for r in body["records"] if r["record_id"] == "PEN-A1"]
+        return pen["version"], pen["versions"], pen["status"], pen["record"]["status"], len(body["cases"])
+
+    assert penalty_in({"known_at": listed_then}) == (1, 1, "effective", "effective", 1)
+    assert penalty_in({})[:4] == (2, 2, "revoked", "revoked")
 
 
 def test_a_decision_to_list_needs_a_document_number_and_waiver_aliases_work(client: Client, tokens: dict[str, str]) -> None:

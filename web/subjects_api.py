@@ -11,6 +11,7 @@ from blacklist.cases import case_summary, public_payload
 from blacklist.clock import today
 from blacklist.errors import NotFoundError
 from blacklist.listings import as_dict, subject_dict, subject_listings
+from blacklist.records import event_date
 from blacklist.redact import redact
 from blacklist.models import Case, Record, RecordVersion, Subject, SubjectName
 from blacklist.search import search_names
@@ -46,28 +47,36 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
 @bp.response(200, ObjectSchema)
 @require("officer")
 def history(args: dict[str, Any], uscc: str) -> dict[str, Any]:
-    """A unit's full history: records with versions, cases, listings and their events."""
+    """A unit's full history: records with versions, cases, listings and their events, as
+    recorded at `known_at` (default now): each record in the version then current, the
+    cases opened by then, and the listings with the events known by then."""
     _, code, _ = subject_ref({"uscc": uscc}, "")
     as_of, known_at = axes(args)
     session = db()
     subject = session.scalars(select(Subject).where(Subject.uscc == code)).one_or_none()
-    if subject is None:
-        raise NotFoundError(f"no record of {code}: the code is valid but the engine holds nothing on it")
-    records = session.scalars(select(Record).where(Record.subject_id == subject.id).order_by(
-        Record.event_date, Record.record_id)).all()
-    versions: dict[str, int] = {}
-    for rid, count in session.execute(select(RecordVersion.record_id, RecordVersion.version).where(
-            RecordVersion.record_id.in_([r.record_id for r in records]))):
-        versions[rid] = max(versions.get(rid, 0), count)
+    if subject is None or subject.created_at > known_at:
+        raise NotFoundError(f"no record of {code}: the code is valid but the engine held nothing on it"
+                            + ("" if subject is None else f" at {known_at.isoformat()}"))
+    record_ids = list(session.scalars(select(Record.record_id).where(Record.subject_id == subject.id)))
+    then: dict[str, RecordVersion] = {}  # each record's version current at known_at
+    counts: dict[str, int] = {}
+    for version in session.scalars(select(RecordVersion).where(
+            RecordVersion.record_id.in_(record_ids), RecordVersion.received_at <= known_at)
+            .order_by(RecordVersion.record_id, RecordVersion.version)):
+        then[version.record_id] = version
+        counts[version.record_id] = counts.get(version.record_id, 0) + 1
     day = today(settings().timezone)
     cases = [case_summary(c, day) for c in session.scalars(
-        select(Case).where(Case.subject_id == subject.id).order_by(Case.id)).unique()]
-    names = session.scalars(select(SubjectName.name).where(SubjectName.subject_id == subject.id)
+        select(Case).where(Case.subject_id == subject.id, Case.created_at <= known_at).order_by(Case.id)).unique()]
+    names = session.scalars(select(SubjectName.name).where(SubjectName.subject_id == subject.id,
+                                                           SubjectName.first_seen <= known_at)
                             .order_by(SubjectName.first_seen, SubjectName.id)).all()
+    records = sorted(then.values(), key=lambda v: (event_date(v.payload), v.record_id))
     return {
         "id": subject.id, "subject": {**subject_dict(subject), "names": list(names)},
-        "records": [{"record_id": r.record_id, "type": r.type, "status": r.status, "version": r.version,
-                     "versions": versions.get(r.record_id, 1), "record": public_payload(r.payload)} for r in records],
+        "records": [{"record_id": v.record_id, "type": v.payload.get("type"), "status": v.payload.get("status"),
+                     "version": v.version, "versions": counts[v.record_id], "record": public_payload(v.payload)}
+                    for v in records],
         "cases": cases,
         "listings": [as_dict(s, as_of) for s in subject_listings(session, [subject.id], known_at)],
         "as_of": as_of.isoformat(), "known_at": known_at.isoformat(),
