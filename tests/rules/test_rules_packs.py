@@ -56,10 +56,21 @@ def test_parameters_carry_every_default() -> None:
     for pack in PACKS.values():
         assert pack.parameters["window_months"] == 12
         assert pack.parameters["period_anchor"] == "decision_date"
+        # the procedure's working days are the pack's, never the workflow's fallback literals
+        assert (pack.parameters["statement_days"], pack.parameters["publication_days"]) == (5, 7)
         assert {m.domain for m in pack.measures} == {
             "procurement", "bidding", "land", "mining_rights", "financing", "securities",
             "project_approval", "fiscal_support", "honours", "qualification", "market_entry",
             "insurance", "import_export", "exit_entry", "inspection"}
+
+
+def test_confidence_marks_follow_the_regulations() -> None:
+    # regulations.md §4: the aj49 targets were read in the full text [law]; the blacklist
+    # subset is restated [secondary]
+    aj49 = json.loads((Path(PACK_DIR) / "cn-2017-aj49.json").read_text(encoding="utf-8"))
+    marks = {rule["id"]: rule["confidence"] for rule in aj49["rules"]}
+    assert {marks[f"aj49.t{i}"] for i in range(1, 11)} == {"law"}
+    assert {marks[f"aj49.bl{i}"] for i in range(1, 4)} == {"secondary"}
 
 
 def test_pack_for_picks_the_regime_of_the_conduct_day() -> None:
