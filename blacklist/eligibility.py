@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from blacklist.bans import BAN_DOMAINS, Ban, in_force as statutory_in_force
+from blacklist.bans import derive as derive_bans
 from blacklist.listings import ListingState, fold, list_version
 from blacklist.models import Base, Listing, ListingEvent, utcnow
 from blacklist.records import canonical_json
@@ -62,8 +64,8 @@ def listing_brief(state: ListingState) -> dict[str, Any]:
 
 
 def answer(subject: Mapping[str, Any], domain: str, as_of: dt.date, in_force: Iterable[ListingState],
-           catalog: MeasureCatalog, known: bool) -> dict[str, Any]:
-    """The verdict for one subject from the listings in force."""
+           catalog: MeasureCatalog, known: bool, bans: Sequence[Ban] = ()) -> dict[str, Any]:
+    """The verdict for one subject from the listings in force and its statutory bans."""
     measures: list[dict[str, Any]] = []
     listings = []
     for state in in_force:
@@ -73,6 +75,7 @@ def answer(subject: Mapping[str, Any], domain: str, as_of: dt.date, in_force: It
             entry = {"domain": domain, "activity": measure.activity, "effect": measure.effect,
                      "implementer": measure.implementer, "basis": measure.basis, "listing_id": state.listing.id}
             measures.append(entry)
+    measures += [ban.measure() for ban in statutory_in_force(bans, domain, as_of)]
     effects = [m["effect"] for m in measures]
     effect = next((e for e in EFFECTS if e in effects), "none")
     out: dict[str, Any] = {
@@ -134,7 +137,8 @@ class EligibilityService:
                    known_at: dt.datetime) -> tuple[str, list[dict[str, Any]]]:
         """Answers for `(scheme, value, shown subject)` refs, scheme `uscc` or `id_hash`, in order."""
         version, found = self.find(refs, domain, as_of, known_at)
-        return version, [_answer(ref, found[ref[0]].get(ref[1]), domain, as_of, self.catalog) for ref in refs]
+        bans = self.bans(found, domain, as_of, known_at)
+        return version, [_answer(ref, found[ref[0]].get(ref[1]), domain, as_of, self.catalog, bans) for ref in refs]
 
     def find(self, refs: Sequence[tuple[str, str, Any]], domain: str, as_of: dt.date, known_at: dt.datetime
              ) -> tuple[str, dict[str, dict[str, Found]]]:
@@ -145,12 +149,28 @@ class EligibilityService:
                  for scheme in ("uscc", "id_hash")}
         return version, found
 
-    def verdict(self, subject: Found | None, domain: str) -> tuple[bool, str]:
+    def verdict(self, subject: Found | None, domain: str, as_of: dt.date,
+                bans: Mapping[int, list[Ban]]) -> tuple[bool, str]:
         """`(eligible, effect)` as `answer` gives them, without building the answer."""
-        if subject is None or not subject[2]:
+        banned = statutory_in_force(bans.get(subject[0], ()), domain, as_of) if subject is not None and bans else []
+        if subject is None or not (subject[2] or banned):
             return True, "none"
-        effect = _strongest(self.catalog, subject[2], domain)
+        effects = {_strongest(self.catalog, subject[2], domain), *(ban.effect for ban in banned)}
+        effect = next((e for e in EFFECTS if e in effects), "none")
         return effect not in BARRING, effect
+
+    def bans(self, found: Mapping[str, Mapping[str, Found]], domain: str, as_of: dt.date,
+             known_at: dt.datetime) -> dict[int, list[Ban]]:
+        """The statutory bans of the subjects found, by subject id, for a domain that has any."""
+        if domain not in BAN_DOMAINS:
+            return {}
+        ids = sorted({subject[0] for by_key in found.values() for subject in by_key.values()})
+        connection = self.session.connection()
+        cursor = _driver_cursor(connection)
+        try:
+            return _bans_of(cursor, _ban_statement(connection.dialect), ids, as_of, known_at)
+        finally:
+            cursor.close()
 
     def record(self, token_id: int | None, refs: Sequence[tuple[str, str, Any]],
                results: Sequence[Mapping[str, Any]], domain: str, as_of: dt.date, known_at: dt.datetime,
@@ -201,6 +221,7 @@ class SingleCheck:
         self.catalog = catalog
         self._lookup = {scheme: _Prepared(statement, dialect) for scheme, statement in _LOOKUP_ONE.items()}
         self._insert = _prepared_insert(dialect)
+        self._bans = _ban_statement(dialect)
 
     def answer(self, cursor: Any, ref: Ref, domain: str, as_of: dt.date, known_at: dt.datetime
                ) -> tuple[str, dict[str, Any]]:
@@ -210,7 +231,10 @@ class SingleCheck:
         lookup = self._lookup[ref[0]]
         cursor.execute(lookup.sql, lookup.parameters({"key": ref[1], "as_of": as_of, "known_at": known_at}))
         newest, subjects = _subjects_in_force(lookup.rows(cursor), as_of)
-        return _version(newest), _answer(ref, subjects.get(ref[1]), domain, as_of, self.catalog)
+        subject = subjects.get(ref[1])
+        bans = _bans_of(cursor, self._bans, [subject[0]], as_of, known_at) \
+            if subject is not None and domain in BAN_DOMAINS else {}
+        return _version(newest), _answer(ref, subject, domain, as_of, self.catalog, bans)
 
     def record(self, cursor: Any, token_id: int | None, ref: Ref, result: Mapping[str, Any], domain: str,
                as_of: dt.date, known_at: dt.datetime, version: str) -> str:
@@ -226,7 +250,8 @@ Found = tuple[int, str, list[ListingState]]  # subject id, name, listings in for
 
 
 def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Found]], domain: str,
-                      as_of: dt.date, catalog: MeasureCatalog, ids: Iterable[str], version: str) -> Iterator[str]:
+                      as_of: dt.date, catalog: MeasureCatalog, ids: Iterable[str], version: str,
+                      bans: Mapping[int, list[Ban]] | None = None) -> Iterator[str]:
     """Each answer with its check id and the list version, as `records.canonical_json` writes it.
 
     A unit with no listing in force (nearly every subject of a batch) is written from a
@@ -240,7 +265,7 @@ def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Foun
     for ref, check_id in zip(refs, ids):
         scheme, value, shown = ref
         subject = found[scheme].get(value)
-        if (subject is None or not subject[2]) and len(shown) == 2 and shown.get("kind") == "unit" \
+        if (subject is None or not (subject[2] or (bans and subject[0] in bans))) and len(shown) == 2 and shown.get("kind") == "unit" \
                 and shown.get("uscc") == value and _PLAIN_ID.fullmatch(check_id) and _PLAIN_CODE.fullmatch(value):
             if subject is None:
                 yield f'{lead}{check_id}{clear}{no_record},"subject":{{"kind":"unit","uscc":"{value}"}}}}'
@@ -248,7 +273,7 @@ def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Foun
                 name = encode(subject[1])
                 yield f'{lead}{check_id}{clear}{no_listing},"subject":{{"kind":"unit","name":{name},"uscc":"{value}"}}}}'
             continue
-        result = _answer(ref, subject, domain, as_of, catalog)
+        result = _answer(ref, subject, domain, as_of, catalog, bans or {})
         result["check_id"] = check_id
         result["list_version"] = version
         yield encode(result)
@@ -258,11 +283,12 @@ _PLAIN_ID = re.compile(r"[0-9a-f-]+")  # written as they are: nothing in them to
 _PLAIN_CODE = re.compile(r"[0-9A-Z]+")
 
 
-def _answer(ref: Ref, subject: Found | None, domain: str, as_of: dt.date, catalog: MeasureCatalog
-            ) -> dict[str, Any]:
+def _answer(ref: Ref, subject: Found | None, domain: str, as_of: dt.date, catalog: MeasureCatalog,
+            bans: Mapping[int, list[Ban]] | None = None) -> dict[str, Any]:
     if subject is None:
         return answer(ref[2], domain, as_of, (), catalog, known=False)
-    return answer({**ref[2], "name": subject[1]}, domain, as_of, subject[2], catalog, known=True)
+    return answer({**ref[2], "name": subject[1]}, domain, as_of, subject[2], catalog, known=True,
+                  bans=(bans or {}).get(subject[0], ()))
 
 
 def _strongest(catalog: MeasureCatalog, in_force: Iterable[ListingState], domain: str) -> str:
@@ -295,6 +321,8 @@ _LISTING_COLUMNS: list[tuple[str, Column[Any]]] = [(key, column) for key, column
 _EVENT_COLUMNS: list[tuple[str, Column[Any]]] = [(key, column) for key, column in ListingEvent.__mapper__.columns.items()]
 _INSERT_CHECK = insert(_CHECKS)
 _PREPARED_INSERTS: dict[str, "_Prepared"] = {}
+_BAN_STATEMENTS: dict[str, "_Prepared"] = {}
+_RECORDS = Base.metadata.tables["records"]
 _BATCH_STATEMENTS: dict[str, tuple[dict[str, "_Prepared"], "_Prepared"]] = {}
 
 
@@ -346,6 +374,43 @@ def _batch_statements(dialect: Dialect) -> tuple[dict[str, _Prepared], _Prepared
                    or_(_LISTINGS.c.period_end.is_(None), _LISTINGS.c.period_end >= as_of)))
         found = _BATCH_STATEMENTS[dialect.name] = (by_key, _Prepared(listings_of, dialect))
     return found
+
+
+def _ban_statement(dialect: Dialect) -> _Prepared:
+    """The effective penalties (with the accident each names) of up to `_CHUNK` subjects, as
+    known at `known_at` and decided by `as_of`: what `bans.derive` reads."""
+    found = _BAN_STATEMENTS.get(dialect.name)
+    if found is None:
+        ids: list[BindParameter[Any]] = [bindparam(f"i{i}") for i in range(_CHUNK)]
+        known_at: BindParameter[Any] = bindparam("known_at")
+        named = _RECORDS.alias("named")
+        statement = (
+            select(_RECORDS.c.subject_id, _SUBJECTS.c.kind, _RECORDS.c.record_id, _RECORDS.c.payload, named.c.payload)
+            .select_from(_RECORDS.join(_SUBJECTS, _SUBJECTS.c.id == _RECORDS.c.subject_id).outerjoin(
+                named, and_(named.c.record_id == _RECORDS.c.accident_ref, named.c.type == "accident",
+                            named.c.received_at <= known_at)))
+            .where(_RECORDS.c.subject_id.in_(ids), _RECORDS.c.type == "penalty", _RECORDS.c.status == "effective",
+                   _RECORDS.c.event_date <= bindparam("as_of"), _RECORDS.c.received_at <= known_at)
+            .order_by(_RECORDS.c.subject_id, _RECORDS.c.event_date, _RECORDS.c.record_id))
+        found = _BAN_STATEMENTS[dialect.name] = _Prepared(statement, dialect)
+    return found
+
+
+def _bans_of(cursor: Any, statement: _Prepared, subject_ids: Sequence[int], as_of: dt.date,
+             known_at: dt.datetime) -> dict[int, list[Ban]]:
+    """Statutory bans by subject id (only subjects that have one)."""
+    rows: dict[int, tuple[str, list[tuple[str, Any, Any]]]] = {}
+    for i in range(0, len(subject_ids), _CHUNK):
+        params = {**_padded("i", subject_ids[i:i + _CHUNK]), "as_of": as_of, "known_at": known_at}
+        cursor.execute(statement.sql, statement.parameters(params))
+        for subject_id, kind, record_id, penalty, accident in statement.rows(cursor):
+            rows.setdefault(subject_id, (kind, []))[1].append((record_id, penalty, accident))
+    out = {}
+    for subject_id, (kind, penalties) in rows.items():
+        derived = derive_bans(kind, penalties)
+        if derived:
+            out[subject_id] = derived
+    return out
 
 
 def _driver_cursor(connection: Connection) -> Any:

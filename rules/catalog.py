@@ -8,7 +8,8 @@ from blacklist.eligibility import Measure
 from rules.packs import Pack
 
 # Persons under the statutory bans (Work Safety Law Art 94, 113; 国务院令第493号 Art 40) are
-# checked in this domain; a listing of a person is to be weighed there.
+# checked in this domain; a listing of a person is to be weighed there, and the bans
+# themselves, which need no listing, come from blacklist.bans.
 EXECUTIVE_POSITION = Measure(
     domain="executive_position", activity="担任生产经营单位主要负责人", effect="reference",
     implementer="负有安全生产监督管理职责的部门、市场监督管理部门",

@@ -215,7 +215,9 @@ def post_batch(args: dict[str, Any]) -> Response:
     with services().lookups() as session:
         reader = EligibilityService(session, measures)
         version, found = reader.find(refs, domain, as_of, known_at)
-        verdicts = [_VERDICTS[reader.verdict(found[scheme].get(value), domain)] for scheme, value, _ in refs]
+        bans = reader.bans(found, domain, as_of, known_at)
+        verdicts = [_VERDICTS[reader.verdict(found[scheme].get(value), domain, as_of, bans)]
+                    for scheme, value, _ in refs]
     writer = db()
     ids = EligibilityService(writer, measures).record(caller.id if caller else None, refs, verdicts, domain, as_of,
                                                       known_at, version)
@@ -223,7 +225,7 @@ def post_batch(args: dict[str, Any]) -> Response:
     del verdicts
     head = {"list_version": version, "domain": domain, "as_of": as_of.isoformat(), "known_at": known_at.isoformat(),
             "count": len(refs)}
-    texts = canonical_answers(refs, found, domain, as_of, measures, ids, version)
+    texts = canonical_answers(refs, found, domain, as_of, measures, ids, version, bans)
     return Response(_batch_body(head, texts, signer()), mimetype="application/json")
 
 
