@@ -133,6 +133,11 @@ def case_detail(session: Session, case: Case, today: dt.date) -> dict[str, Any]:
         history=[{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "before": e.before,
                   "after": e.after} for e in history],
     )
+    if listing is not None:
+        # Decided: the listing's own period (anchored on the decision date), not the one
+        # the proposal computed from its evidence, which stays in `proposal`.
+        detail.update(period_start=listing.period_start.isoformat(), period_end=_iso(listing.period_end),
+                      early_removal_from=_iso(listing.early_removal_from))
     return detail
 
 

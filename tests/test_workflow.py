@@ -90,6 +90,9 @@ def test_a_case_walks_from_proposal_to_listing(client: Client, tokens: dict[str,
 
     detail = client.get(f"/api/v1/cases/{case['id']}", reg).json()
     assert detail["status"] == "decided" and detail["decided_by"] == "王科长"
+    # the listing's period, anchored on the decision; the proposal keeps the evidence's
+    assert (detail["period_start"], detail["period_end"]) == ("2024-09-29", "2027-09-28")
+    assert (detail["proposal"]["period_start"], detail["proposal"]["period_end"]) == ("2024-09-20", "2027-09-19")
     assert [e["record_id"] for e in detail["evidence_records"]] == ["ACC-A1", "PEN-A1"]
     assert [h["action"] for h in detail["history"]] == ["case.proposed", "case.notified", "case.decided"]
     assert "11010519491231002X" not in str(detail)
