@@ -173,6 +173,13 @@ def explain(ctx: Context, subject_key: str, pack: Pack, rule: Rule, facts: Seque
                         "penalty against this subject names "
                         + ("it" if len(accidents) == 1 else "any of them"))
         if not any(f.kind == "penalty" for f in facts):
+            # effective penalties there are, but outside the scope (a person follows the
+            # accident's unit): that, not their absence, is the reason
+            outside = {ctx.record_scope(r, subject_key, pack)[1] for r in records
+                       if r.type == "penalty" and ctx.blocker(r, subject_key, pack, factmod.STRICT) == "out_of_scope"}
+            if outside:
+                return miss("out_of_scope", "; ".join(sorted(w for w in outside if w))
+                            or f"the subject's penalties are outside the scope of {pack.id}")
             return miss("no_effective_penalty",
                         f"no effective penalty against this subject under {pack.id}, "
                         "which requires one for every listing"

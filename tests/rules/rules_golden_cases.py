@@ -231,7 +231,8 @@ CASES: list[Case] = [
     # §9: a person penalty naming an accident of a construction unit follows that unit.
     case("mem11 person follows unit out of scope", "mem11 Art 2; regulations §9 Scope",
          [major(subject=U_BUILD), pen("PEN-7", subject=P, accident_id="ACC-1", serious=True)],
-         set(), subject=P["key"], reasons={"mem11.b4": "out_of_scope"}),
+         set(), subject=P["key"], reasons={"mem11.a1": "out_of_scope", "mem11.b1": "out_of_scope",
+                                           "mem11.b2": "out_of_scope", "mem11.b4": "out_of_scope"}),
     # §9: a person penalty naming no accident is in scope.
     case("mem11 person without accident in scope", "mem11 Art 6(4); regulations §9 Scope",
          [pen("PEN-7", subject=P, serious=True)], {"mem11.b4"}),
