@@ -246,9 +246,10 @@ def early_removal(session: Session, listing_id: int, *, applied_on: dt.date, dec
     if applied_on < listing.early_removal_from:
         raise ConflictError(f"early removal may be asked for from {listing.early_removal_from}; "
                             f"applied on {applied_on}", first_allowed=listing.early_removal_from.isoformat())
+    asked = {"applied_on": applied_on.isoformat(), "reason": reason,
+             **_decision_deadline(session, listing, applied_on, decided_on, calendar)}
     if outcome == "refused":
-        append_event(session, listing, REFUSED_EARLY_REMOVAL, decided_on, actor,
-                     {"applied_on": applied_on.isoformat(), "reason": reason}, calendar, publish=False)
+        append_event(session, listing, REFUSED_EARLY_REMOVAL, decided_on, actor, asked, calendar, publish=False)
         return listing
     unmet = _early_removal_conditions(session, listing)
     if unmet:
@@ -256,9 +257,20 @@ def early_removal(session: Session, listing_id: int, *, applied_on: dt.date, dec
                                 errors={code: [text] for code, text in unmet},
                                 conditions=[code for code, _ in unmet])
     append_event(session, listing, REMOVED_EARLY, decided_on, actor,
-                 {"applied_on": applied_on.isoformat(), "reason": reason, "last_day_in_force":
-                  (decided_on - dt.timedelta(days=1)).isoformat()}, calendar)
+                 {**asked, "last_day_in_force": (decided_on - dt.timedelta(days=1)).isoformat()}, calendar)
     return listing
+
+
+def _decision_deadline(session: Session, listing: Listing, applied_on: dt.date, decided_on: dt.date,
+                       calendar: WorkdayCalendar) -> dict[str, Any]:
+    """When the department had to decide an early removal (regulations.md §3: within the pack's
+    `early_removal_decision_days` working days of the application), and whether it did."""
+    days = listing_parameters(session, listing).get("early_removal_decision_days")
+    if days is None:
+        return {}
+    due = calendar.add_workdays(applied_on, int(days))
+    return {"decision_due": due.date.isoformat(), "decision_due_provisional": due.provisional,
+            "decided_in_time": decided_on <= due.date}
 
 
 def _early_removal_conditions(session: Session, listing: Listing) -> list[tuple[str, str]]:

@@ -156,6 +156,10 @@ def test_early_removal_boundary_conditions_and_restore(client: Client, tokens: d
                                           "outcome": "granted", "reason": "信用修复"})
     assert granted.status_code == 200, granted.text
     assert granted.json()["last_day_in_force"] == "2025-10-09"
+    # §3: decided within 15 working days of the application (2025-09-30; then the National
+    # Day holiday to 10-08, with 09-28 and 10-11 worked): due 2025-10-28, met
+    [removal] = [e for e in granted.json()["events"] if e["kind"] == "removed_early"]
+    assert (removal["data"]["decision_due"], removal["data"]["decided_in_time"]) == ("2025-10-28", True)
     assert check(client, officer, "2025-10-09")["eligible"] is False
     assert check(client, officer, "2025-10-10")["eligible"] is True
     twice = client.post(url, reg, json={"applied_on": "2025-09-30", "decided_on": "2025-10-11", "outcome": "granted"})
