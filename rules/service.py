@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, insert, select
+from sqlalchemy import Text, cast, exists, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from blacklist import audit
@@ -115,11 +115,9 @@ def _roots(session: Session, subject_ids: Iterable[int]) -> list[int]:
             accident, Record.accident_ref == accident.record_id).where(
             accident.subject_id.in_(part), accident.type == "accident")))
     roots: list[int] = []
+    holds = exists().where(Record.subject_id == Subject.id)
     for part in chunked(sorted(ids), IN_LIST):
-        holding = set(session.scalars(select(Record.subject_id).distinct().where(
-            Record.subject_id.in_(part))))
-        roots += [row.id for row in session.execute(select(Subject.id, Subject.kind).where(
-            Subject.id.in_(part))) if row.kind != "person" or row.id in holding]
+        roots += session.scalars(select(Subject.id).where(Subject.id.in_(part), or_(Subject.kind != "person", holds)))
     return sorted(roots)
 
 
@@ -220,10 +218,11 @@ def _store(session: Session, verdicts: Sequence[Verdict], by_pack: Mapping[str, 
     if not good:
         return
     ids = _subject_ids(session, good)
-    known: set[tuple[int, str, str]] = set()
+    existing: list[Any] = []  # the cases of every subject these verdicts speak for, as they stand
     for part in chunked(sorted(set(ids.values())), IN_LIST):
-        known.update((r.subject_id, r.rule, r.evidence_key) for r in session.execute(
-            select(Case.subject_id, Case.rule, Case.evidence_key).where(Case.subject_id.in_(part))))
+        existing += session.execute(select(Case.id, Case.subject_id, Case.rule, Case.evidence_key, Case.status)
+                                    .where(Case.subject_id.in_(part))).all()
+    known = {(r.subject_id, r.rule, r.evidence_key) for r in existing}
     rows: list[dict[str, Any]] = []
     for verdict in good:
         for opening in verdict.openings:
@@ -231,18 +230,32 @@ def _store(session: Session, verdicts: Sequence[Verdict], by_pack: Mapping[str, 
             if key not in known:
                 known.add(key)
                 parameters = dict(by_pack[opening.proposal["pack"]].parameters)
-                rows.append(_case_row(key[0], opening, parameters, run.id))
+                rows.append(_case_row(key[0], opening, parameters, _run_id(session, run)))
                 if opening.lapsed:
                     outcome.cases_lapsed += 1
                 else:
                     outcome.cases_opened += 1
-    _open_cases(session, rows, run.id)
-    _withdraw_unsupported(session, good, ids, outcome, calendar, as_of)
+    if rows:
+        _open_cases(session, rows, _run_id(session, run))
+    # the cases just opened are left out: each fires in the verdict that opened it
+    still_open = sorted((r for r in existing if r.status in (PROPOSED, NOTIFIED)), key=lambda r: r.id)
+    _withdraw_unsupported(session, good, ids, still_open, outcome, calendar, as_of)
+
+
+def _run_id(session: Session, run: EvaluationRun) -> int:
+    """The run's id, writing its row first if no case has needed it yet: a run that opens
+    no case (most after a single ingested record) is written once, finished."""
+    if run.id is None:
+        session.add(run)
+        session.flush()
+    return run.id
 
 
 def _withdraw_unsupported(session: Session, verdicts: Sequence[Verdict], ids: Mapping[str, int],
-                          outcome: EvaluationOutcome, calendar: WorkdayCalendar, as_of: dt.date) -> None:
-    """Open cases whose proposal no longer fires, and listings whose evidence was revoked."""
+                          open_cases: Sequence[Any], outcome: EvaluationOutcome, calendar: WorkdayCalendar,
+                          as_of: dt.date) -> None:
+    """Open cases (`open_cases`, by id) whose proposal no longer fires, and listings whose
+    evidence was revoked."""
     speakers: dict[int, list[Verdict]] = {}  # subject id -> the evaluations that speak for it
     for verdict in verdicts:
         for key in verdict.keys:
@@ -251,14 +264,13 @@ def _withdraw_unsupported(session: Session, verdicts: Sequence[Verdict], ids: Ma
     firing = {v.subject_id: {(ids[o.key], o.rule, o.evidence_key) for o in v.openings}
               for v in verdicts}
     scope = sorted(speakers)
-    open_cases: list[Any] = []
     listings: list[Listing] = []
     for part in chunked(scope, IN_LIST):
-        open_cases += session.execute(select(Case.id, Case.subject_id, Case.rule, Case.evidence_key).where(
-            Case.subject_id.in_(part), Case.status.in_((PROPOSED, NOTIFIED))).order_by(Case.id)).all()
         listings += session.scalars(select(Listing).where(Listing.subject_id.in_(part))
                                     .order_by(Listing.id)).unique()
     for row in open_cases:
+        if row.subject_id not in speakers:
+            continue
         doubted = [v for v in speakers[row.subject_id]
                    if (row.subject_id, row.rule, row.evidence_key) not in firing[v.subject_id]]
         if not doubted:
@@ -298,9 +310,7 @@ def reevaluate(session: Session, subject_ids: Iterable[int], settings: Settings,
     packs = packs_for(settings)
     by_pack = {p.id: p for p in packs}
     outcome = EvaluationOutcome()
-    run = EvaluationRun(started_at=utcnow())
-    session.add(run)
-    session.flush()
+    run = EvaluationRun(started_at=utcnow(), status="running")  # added to the session when first needed
     roots = _roots(session, subject_ids)
     work = (_jobs(session, part) for part in chunked(roots, CHUNK))
     task = functools.partial(runner or evaluate_jobs, as_of=as_of, packs=packs)
@@ -323,6 +333,7 @@ def reevaluate(session: Session, subject_ids: Iterable[int], settings: Settings,
     run.proposals = outcome.cases_opened
     run.status = "failed" if outcome.failed else "ok"
     run.error = "\n".join(outcome.failed)[:4000] or None
+    session.add(run)  # flushed with the caller's commit
     return outcome
 
 
