@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping  # isinstance on typing.Mapping co
 from typing import Any
 
 from blacklist.grades import GRADES, derive_grade, grade_rank
-from blacklist.redact import redact
+from blacklist.redact import redact_value
 from blacklist.identifiers import (
     InvalidIdentifierError,
     hash_id_number,
@@ -37,7 +37,7 @@ VIOLATIONS = (
     "facilities.not_accepted", "mining.beyond_boundary", "other",
 )
 STATUSES = ("effective", "revoked")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits: \d takes any script's
 
 
 class RecordValidationError(ValueError):
@@ -199,7 +199,7 @@ def _subject(c: _Checker, id_key: bytes) -> dict[str, Any] | None:
             try:
                 out["uscc"] = validate_uscc(code)
             except InvalidIdentifierError as exc:
-                c.fail("subject.uscc", f"{redact(repr(code))}: {exc}")
+                c.fail("subject.uscc", f"{redact_value(code)}: {exc}")
         main = raw.get("main_person")
         if main is not None:
             out["main_person"] = _person(c, main, "subject.main_person", id_key)
@@ -228,7 +228,7 @@ def _person(c: _Checker, raw: Any, path: str, id_key: bytes) -> dict[str, Any] |
         c.fail(f"{path}.id_number", "must be a string")
         return None
     try:
-        valid = validate_id_number(number)
+        valid = validate_id_number(number, as_of=c.today)
     except InvalidIdentifierError as exc:
         c.fail(f"{path}.id_number", str(exc))  # the message never holds the whole number
         return None
@@ -275,7 +275,7 @@ def _penalty(c: _Checker, out: dict[str, Any]) -> None:
         region = auth.get("region")
         if region is None:
             c.fail("authority.region", "is required (a 6-digit division code)")
-        elif not isinstance(region, str) or not re.fullmatch(r"\d{6}", region):
+        elif not isinstance(region, str) or not re.fullmatch(r"[0-9]{6}", region):
             c.fail("authority.region", f"{region!r} is not a 6-digit division code")
         authority = {
             "name": c.text(auth, "name", "authority.name", required=True),

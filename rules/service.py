@@ -127,17 +127,21 @@ def _jobs(session: Session, ids: Sequence[int]) -> list[Job]:
     own: dict[int, dict[str, str]] = {i: {} for i in ids}
     refs: dict[int, set[str]] = {i: set() for i in ids}
     texts: dict[str, str] = {}
-    for row in session.execute(select(Record.subject_id, Record.record_id, Record.accident_ref,
-                                      payload).where(Record.subject_id.in_(ids))):
-        own[row[0]][row[1]] = texts[row[1]] = row[3]
-        if row[2]:
-            refs[row[0]].add(row[2])
+    keys: dict[int, str] = {}
+    # each subject with its records (one row for a subject that holds none)
+    for row in session.execute(select(Subject.id, Subject.uscc, Subject.id_hash, Record.record_id,
+                                      Record.accident_ref, payload)
+                               .outerjoin(Record, Record.subject_id == Subject.id).where(Subject.id.in_(ids))):
+        keys[row[0]] = subject_key(row[1], row[2])
+        if row[3] is None:
+            continue
+        own[row[0]][row[3]] = texts[row[3]] = row[5]
+        if row[4]:
+            refs[row[0]].add(row[4])
     missing = sorted(set[str]().union(*refs.values()) - texts.keys())
     for part in chunked(missing, IN_LIST):
         texts.update((row[0], row[1]) for row in session.execute(
             select(Record.record_id, payload).where(Record.record_id.in_(part))))
-    keys = {row.id: subject_key(row.uscc, row.id_hash) for row in session.execute(
-        select(Subject.id, Subject.uscc, Subject.id_hash).where(Subject.id.in_(ids)))}
     prior = _prior_listings(session, ids)
     jobs = []
     for subject_id in ids:

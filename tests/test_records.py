@@ -179,3 +179,25 @@ def test_a_valid_record_crosses_processes_as_its_text_and_reads_back_the_same(re
     assert len(wire) < len(valid.text.encode()) + 200
     assert (back.record_id, back.content_hash, back.text) == (valid.record_id, valid.content_hash, valid.text)
     assert back.data == valid.data and back == valid
+
+
+@pytest.mark.parametrize("digits", ["６１００００", "٦١٠٠٠٠"])
+def test_a_region_or_date_in_other_scripts_digits_is_refused(digits: str) -> None:
+    """'a 6-digit division code', dates YYYY-MM-DD: ASCII digits (a regular expression's \\d
+    and int() take Arabic-Indic and full-width ones too, and would store them as sent)."""
+    rec = penalty(authority={"name": "陕西省应急管理厅", "region": digits, "level": "province"})
+    assert "authority.region" in errors_of(rec)
+    arabic_date = "2024-09-20".translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert "decided_on" in errors_of(penalty(decided_on=arabic_date))
+
+
+def test_a_person_born_on_the_day_the_record_is_checked_is_valid_that_day() -> None:
+    """'not in the future' is judged against the validation's own today (Asia/Shanghai), not
+    the host's clock, which runs eight hours behind on UTC machines."""
+    born_tomorrow_by_host = make_valid_id_number("110105" + (dt.date.today() + dt.timedelta(days=1)).strftime("%Y%m%d") + "001")
+    rec = penalty(subject=person(born_tomorrow_by_host))
+    later = dt.date.today() + dt.timedelta(days=1)
+    assert validate_record(rec, today=later, id_key=KEY).data["subject"]["id_number_masked"].endswith(
+        born_tomorrow_by_host[-4:])
+    with pytest.raises(RecordValidationError):
+        validate_record(rec, today=dt.date.today(), id_key=KEY)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
+
 from blacklist.redact import RedactingFilter, redact
 from tests.conftest import Client
 from tests.factories import PERSON, penalty, person
@@ -30,6 +32,24 @@ def test_an_identity_number_typed_into_the_name_search_is_echoed_masked(client: 
     response = client.get("/api/v1/subjects", token("officer"), params={"name": PERSON})
     assert response.status_code == 200 and PERSON not in response.text
     assert response.json()["query"] == redact(PERSON)
+
+
+FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
+
+
+@pytest.mark.parametrize("sent", ["\t" + PERSON, "\u00a0" + PERSON, PERSON.translate(FULL_WIDTH),
+                                  f"{PERSON[:6]} {PERSON[6:14]} {PERSON[14:]}", PERSON.lower() + "\n"])
+def test_an_identity_number_sent_as_a_code_in_any_dress_is_echoed_masked(client: Client, token: Any,
+                                                                          sent: str) -> None:
+    bad = penalty("P1", subject={"kind": "unit", "name": "x", "uscc": sent})
+    response = client.post("/api/v1/records", token("system"), json=[bad])
+    [rejected] = response.json()["rejected"]
+    message = rejected["errors"]["subject.uscc"][0]
+    assert PERSON[:6] + "********" + PERSON[-4:] in message.upper()
+    for form in (PERSON, PERSON.translate(FULL_WIDTH), PERSON[6:14]):
+        assert form not in response.text
+    checked = client.post("/api/v1/eligibility", token("officer"), json={"subject": {"uscc": sent}, "domain": "land"})
+    assert checked.status_code == 422 and PERSON[6:14] not in checked.text and PERSON.translate(FULL_WIDTH)[6:14] not in checked.text
 
 
 def test_record_errors_and_stored_history_never_hold_the_number(client: Client, token: Any) -> None:

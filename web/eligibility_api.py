@@ -12,13 +12,13 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from blacklist.clock import now
+from blacklist.clock import now, today
 from blacklist.eligibility import EFFECTS, EligibilityService, MeasureCatalog, SingleCheck, canonical_answers
 from blacklist.errors import InvalidInputError
 from blacklist.identifiers import (InvalidIdentifierError, hash_id_number, is_normal_valid_uscc, mask_id_number,
                                    validate_id_number, validate_uscc)
 from blacklist.receipts import Signer
-from blacklist.redact import redact
+from blacklist.redact import redact_value
 from web.auth import current_caller, require
 from web.blueprint import Blueprint
 from web.context import autocommit_cursor, catalog, db, services, settings, signer
@@ -103,11 +103,11 @@ def subject_ref(raw: Any, path: str) -> tuple[str, str, dict[str, Any]]:
             return "uscc", code, {"kind": "unit", "uscc": code}
         if not isinstance(number, str):
             raise InvalidIdentifierError("format", "must be a string")
-        valid = validate_id_number(number)
+        valid = validate_id_number(number, as_of=today(settings().timezone))
     except InvalidIdentifierError as exc:
         name = "uscc" if uscc is not None else "id_number"
         field = f"{path}.{name}" if path else name
-        shown = redact(repr(uscc)) + ": " if uscc is not None else ""
+        shown = redact_value(uscc) + ": " if isinstance(uscc, str) else ""
         raise InvalidInputError(f"invalid {'unified social credit code' if uscc is not None else 'identity number'}"
                                 f": {shown}{exc}", errors={field: [str(exc)]}, reason=exc.code) from None
     masked = mask_id_number(valid)
