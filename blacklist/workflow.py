@@ -184,15 +184,19 @@ def _create_listing(session: Session, case: Case, decided_on: dt.date, actor: Ac
 
 
 def append_event(session: Session, listing: Listing, kind: str, effective_on: dt.date, actor: Actor,
-                 data: dict[str, Any], calendar: WorkdayCalendar | None, publish: bool = True) -> ListingEvent:
-    """Append a listing event with its audit entry and, when published, its outbox change."""
+                 data: dict[str, Any], calendar: WorkdayCalendar | None, publish: bool = True,
+                 decided_on: dt.date | None = None) -> ListingEvent:
+    """Append a listing event with its audit entry and, when published, its outbox change, due
+    within the publication days from the later of its effect and `decided_on` (a withdrawal
+    takes effect from the listing's start, years before it is decided)."""
     event = ListingEvent(listing_id=listing.id, kind=kind, effective_on=effective_on, actor=actor.name,
                          data=data, recorded_at=utcnow())
     session.add(event)
     session.flush()
     if publish and calendar is not None:
         days = int(listing_parameters(session, listing).get("publication_days", DEFAULT_PUBLICATION_DAYS))
-        record_change(session, listing, kind, effective_on, calendar=calendar, publication_days=days)
+        record_change(session, listing, kind, effective_on, calendar=calendar, publication_days=days,
+                      decided_on=decided_on)
     audit.append(session, actor=actor.name, action=f"listing.{kind}", entity="listing", entity_id=listing.id,
                  after={"effective_on": effective_on.isoformat(), **data})
     return event
@@ -301,8 +305,15 @@ def restore(session: Session, listing_id: int, *, decided_on: dt.date, reason: s
     if state.removed_on is None or state.withdrawn:
         raise ConflictError(f"listing {listing_id} was not removed early; there is nothing to restore",
                             status_now=state.status(today))
-    append_event(session, listing, RESTORED, decided_on, actor,
-                 {"reason": reason, "removal_revoked": state.removed_on.isoformat()}, calendar)
+    if listing.period_end is not None and decided_on > listing.period_end:
+        raise ConflictError(f"listing {listing_id}'s period ended on {listing.period_end}; a removal revoked "
+                            "after that restores nothing", status_now="expired",
+                            period_end=listing.period_end.isoformat())
+    # The removal is void from its start (fold erases it): the platform is told the listing
+    # is in force again from the day it was removed, decided on `decided_on`.
+    append_event(session, listing, RESTORED, state.removed_on, actor,
+                 {"reason": reason, "removal_revoked": state.removed_on.isoformat(),
+                  "decided_on": decided_on.isoformat()}, calendar, decided_on=decided_on)
     return listing
 
 
@@ -313,7 +324,8 @@ def withdraw_listing(session: Session, listing: Listing, *, reason: str, records
     if state.withdrawn:
         return False
     append_event(session, listing, WITHDRAWN, listing.period_start, actor,
-                 {"reason": reason, "records": records, "withdrawn_on": today.isoformat()}, calendar)
+                 {"reason": reason, "records": records, "withdrawn_on": today.isoformat()}, calendar,
+                 decided_on=today)
     return True
 
 

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from blacklist.audit import verify
 from blacklist.eligibility import NO_RECORD
+from blacklist.errors import ConflictError
+from blacklist.workdays import WorkdayCalendar
+from blacklist.workflow import Actor, restore
 from tests.conftest import Client
 from tests.factories import UNIT, accident, penalty, unit
 
@@ -140,7 +143,7 @@ def test_period_boundaries_in_eligibility(client: Client, tokens: dict[str, str]
     assert check(client, officer, "2027-09-30")["eligible"] is True    # eligible again
 
 
-def test_early_removal_boundary_conditions_and_restore(client: Client, tokens: dict[str, str]) -> None:
+def test_early_removal_boundary_conditions_and_restore(client: Client, tokens: dict[str, str], db: Session) -> None:
     reg, officer = tokens["regulator"], tokens["officer"]
     listing_id = listed_case(client, tokens)["listing_id"]
     url = f"/api/v1/listings/{listing_id}/early-removal"
@@ -164,10 +167,19 @@ def test_early_removal_boundary_conditions_and_restore(client: Client, tokens: d
     assert check(client, officer, "2025-10-10")["eligible"] is True
     twice = client.post(url, reg, json={"applied_on": "2025-09-30", "decided_on": "2025-10-11", "outcome": "granted"})
     assert twice.status_code == 409
+    # a removal revoked after the period (to 2027-09-29) has run out restores nothing
+    with pytest.raises(ConflictError, match="ended on 2027-09-29"):
+        restore(db, listing_id, decided_on=dt.date(2027, 10, 8), reason="材料伪造", actor=Actor("王科长"),
+                calendar=WorkdayCalendar.configured(None), today=dt.date(2027, 10, 9))
+    db.rollback()
     restored = client.post(f"/api/v1/listings/{listing_id}/restore", reg,
                            json={"decided_on": "2025-12-01", "reason": "材料伪造"})
     assert restored.status_code == 200
     assert check(client, officer, "2025-10-10")["eligible"] is False
+    # the removal is void from its start, and the platform is told so: in force again from
+    # 2025-10-10, decided on 2025-12-01 (publication due 7 working days after that)
+    changes = {c["kind"]: c for c in client.get("/api/v1/publications", reg).json()["items"]}
+    assert (changes["restored"]["effective_on"], changes["restored"]["due_on"]) == ("2025-10-10", "2025-12-10")
 
 
 def test_withdrawal_changes_answers_only_from_when_it_was_known(client: Client, tokens: dict[str, str]) -> None:
@@ -178,6 +190,11 @@ def test_withdrawal_changes_answers_only_from_when_it_was_known(client: Client, 
     known_then = dt.datetime.now(dt.timezone.utc).isoformat()
     result = ingest(client, tokens["system"], [major_accident_records(status="revoked")[1]])
     assert result["listings_withdrawn"] == 1
+    # void from its start (2024-09-30), decided today: due 7 working days from today, not overdue
+    [withdrawn] = [c for c in client.get("/api/v1/publications", tokens["regulator"]).json()["items"]
+                   if c["kind"] == "withdrawn"]
+    assert withdrawn["effective_on"] == "2024-09-30"
+    assert withdrawn["due_on"] > dt.date.today().isoformat() and withdrawn["overdue"] is False
     assert check(client, officer, "2025-03-01")["eligible"] is True
     replay = check(client, officer, "2025-03-01", known_at=known_then)
     assert replay["eligible"] is False and replay["list_version"] == before["list_version"]
