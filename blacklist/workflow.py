@@ -105,6 +105,14 @@ def serve_notice(session: Session, case_id: int, served_on: dt.date, *, actor: A
     return case
 
 
+def _recount_provisional_statement(case: Case, calendar: WorkdayCalendar) -> None:
+    """A statement period counted Monday to Friday before its year's holidays were announced
+    is counted again on the calendar as it is now (holidays loaded since then push it back)."""
+    if case.statement_provisional and case.served_on is not None:
+        deadline = calendar.add_workdays(case.served_on, int(_param(case.proposal, "statement_days", 5)))
+        case.statement_ends, case.statement_provisional = deadline.date, deadline.provisional
+
+
 def listing_period(case: Case, decided_on: dt.date, listed_before: bool) -> tuple[dt.date, dt.date | None, dt.date | None]:
     """Start, end and first early-removal day of a listing decided on `decided_on`."""
     months = int(_param(case.proposal, "period_months", 36))
@@ -142,6 +150,7 @@ def decide(session: Session, case_id: int, *, outcome: str, decided_on: dt.date,
         if case.status != NOTIFIED:
             raise ConflictError(f"case {case_id} is {case.status}: the party must be notified before a "
                                 "decision to list", status_now=case.status)
+        _recount_provisional_statement(case, calendar)
         assert case.statement_ends is not None
         if decided_on <= case.statement_ends and not statement_waived:
             raise ConflictError(

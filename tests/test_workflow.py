@@ -13,7 +13,8 @@ from blacklist.audit import verify
 from blacklist.eligibility import NO_RECORD
 from blacklist.errors import ConflictError
 from blacklist.workdays import WorkdayCalendar
-from blacklist.workflow import Actor, restore
+from blacklist.workflow import Actor, restore, serve_notice
+from blacklist.workflow import decide as decide_case
 from tests.conftest import Client
 from tests.factories import UNIT, accident, penalty, unit
 
@@ -239,3 +240,27 @@ def test_a_decision_to_list_needs_a_document_number_and_waiver_aliases_work(clie
     assert missing.status_code == 422 and "document_no" in missing.json()["errors"]
     waived = decide(client, reg, case["id"], "2024-09-24", party_waived=True)
     assert waived.status_code == 200 and waived.json()["statement_waived"] is True
+
+
+def test_a_provisional_statement_period_is_counted_again_once_the_holidays_are_known(
+        client: Client, tokens: dict[str, str], db: Session) -> None:
+    """regulations.md §3: for a year the calendar does not cover, count Monday to Friday and
+    mark the deadline provisional; holidays announced later (the deployment's file) count."""
+    ingest(client, tokens["system"], major_accident_records())
+    case_id = unit_case(client, tokens["regulator"])["id"]
+    clerk, later = Actor("王科长"), dt.date(2027, 1, 20)
+    unknown = WorkdayCalendar()  # 2027 not in chinesecalendar: Monday to Friday, provisional
+    served = serve_notice(db, case_id, dt.date(2026, 12, 28), actor=clerk, calendar=unknown, today=later)
+    if not served.statement_provisional:
+        pytest.skip("chinesecalendar covers 2027 in this installation")
+    assert served.statement_ends == dt.date(2027, 1, 4)  # 29, 30, 31 Dec, Fri 1 Jan, Mon 4 Jan
+    announced = WorkdayCalendar(extra_holidays=[dt.date(2027, 1, 1)])
+    with pytest.raises(ConflictError) as refused:
+        decide_case(db, case_id, outcome="list", decided_on=dt.date(2027, 1, 5), document_no="陕应急信决〔2027〕1号",
+               reason="事故责任", statement_waived=False, actor=clerk, calendar=announced, today=later)
+    assert refused.value.extra["statement_period_ends"] == "2027-01-05"
+    case, listing = decide_case(db, case_id, outcome="list", decided_on=dt.date(2027, 1, 6),
+                                document_no="陕应急信决〔2027〕1号", reason="事故责任", statement_waived=False,
+                                actor=clerk, calendar=announced, today=later)
+    assert listing is not None and (case.statement_ends, case.statement_provisional) == (dt.date(2027, 1, 5), False)
+    db.rollback()
