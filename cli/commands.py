@@ -20,6 +20,7 @@ from blacklist.migrate import upgrade
 from blacklist.parallel import run_chunks
 from blacklist.settings import Settings
 from blacklist.tokens import ROLES, create_token
+from blacklist.workdays import HolidayFileError, WorkdayCalendar
 from cli import main
 
 
@@ -38,6 +39,15 @@ def require_id_key(engine: Any, settings: Settings) -> None:
         bind_id_key(engine, settings.id_hash_key)
     except KeyMismatchError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def require_calendar(settings: Settings) -> None:
+    """Stop with the holidays file's own message when it cannot be read (before any worker
+    starts, so that no request meets it)."""
+    try:
+        WorkdayCalendar.configured(settings.holidays_file)
+    except HolidayFileError as exc:
+        raise click.ClickException(f"BLACKLIST_HOLIDAYS_FILE: {exc}") from None
 
 
 def require_schema(engine: Any) -> None:
@@ -185,4 +195,5 @@ def serve(settings: Settings, host: str, port: int, workers: int | None, threads
     require_schema(engine)
     require_id_key(engine, settings)
     engine.dispose()
+    require_calendar(settings)
     run_gunicorn(settings, host, port, workers or settings.workers, threads or settings.threads)

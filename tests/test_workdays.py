@@ -164,3 +164,23 @@ def test_holiday_file_in_other_encoding(tmp_path: Path) -> None:
     path.write_bytes('{"holidays": [], "备注": 1}'.encode("gbk"))
     with pytest.raises(HolidayFileError, match="not valid UTF-8 JSON"):
         WorkdayCalendar.from_file(path)
+
+
+def test_a_bad_holidays_file_stops_the_start_not_a_request(settings, engine, db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A deployment's file with an impossible date: the app and `blacklist serve` refuse to
+    start with the file's own message, instead of the first notice answering 500."""
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from tests.conftest import cli_env
+    from web import create_app
+
+    bad = tmp_path / "holidays.json"
+    bad.write_text(json.dumps({"holidays": ["2027-02-30"]}), encoding="utf-8")
+    with pytest.raises(HolidayFileError, match="not a real calendar date"):
+        create_app(replace(settings, holidays_file=str(bad)))
+    blacklist = str(Path(sys.executable).with_name("blacklist"))
+    done = subprocess.run([blacklist, "serve", "--port", "0"], cwd=tmp_path, capture_output=True, text=True,
+                          env=cli_env(settings.database_url, BLACKLIST_HOLIDAYS_FILE=str(bad)), timeout=60)
+    assert done.returncode == 1 and "holidays[0]" in done.stderr and "not a real calendar date" in done.stderr

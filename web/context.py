@@ -40,7 +40,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     # Refuse to start with another identity-hash key than the one the database is bound to.
     bind_id_key(engine, settings.id_hash_key)
-    svc = Services(settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False), {})
+    # A bad announced-holidays file stops the start with its own message (file, entry and
+    # what is wrong), not the first request that counts working days with a 500.
+    svc = Services(settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False),
+                   {"calendar": WorkdayCalendar.configured(settings.holidays_file)})
     if settings.read_database_url:
         svc.check_engine = make_engine(settings.read_database_url)
         svc.check_readers = make_sessionmaker(svc.check_engine, write=False)
