@@ -60,6 +60,10 @@ def case_query(*, status: str | None = None, uscc: str | None = None, subject_id
     query = select(Case)
     if status:
         query = query.where(Case.status == status)
+    else:
+        # A proposal whose period was over before it was found is recorded as lapsed, and no
+        # case is opened for it (regulations.md §9): shown only when asked for by status.
+        query = query.where(Case.status != LAPSED)
     if uscc:
         query = query.join(Subject, Subject.id == Case.subject_id).where(Subject.uscc == uscc)
     if subject_id:

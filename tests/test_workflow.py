@@ -264,3 +264,14 @@ def test_a_provisional_statement_period_is_counted_again_once_the_holidays_are_k
                                 actor=clerk, calendar=announced, today=later)
     assert listing is not None and (case.statement_ends, case.statement_provisional) == (dt.date(2027, 1, 5), False)
     db.rollback()
+
+
+def test_a_lapsed_proposal_is_recorded_but_not_in_the_case_queue(client: Client, tokens: dict[str, str]) -> None:
+    """regulations.md §9: a proposal whose period is over at as_of is recorded as lapsed and
+    no case is opened for it: the queue leaves it out unless asked for by status."""
+    reg = tokens["regulator"]
+    old = accident("ACC-OLD", subject=unit(industry="chemicals"), deaths=3, occurred_on="2022-01-10")
+    assert ingest(client, tokens["system"], [old])["cases_opened"] == 0
+    assert client.get("/api/v1/cases", reg).json()["items"] == []
+    lapsed = client.get("/api/v1/cases", reg, params={"status": "lapsed"}).json()["items"]
+    assert {c["rule"] for c in lapsed} >= {"aj49.t1"} and {c["status"] for c in lapsed} == {"lapsed"}
