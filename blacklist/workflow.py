@@ -335,6 +335,13 @@ def withdraw_listing(session: Session, listing: Listing, *, reason: str, records
     append_event(session, listing, WITHDRAWN, listing.period_start, actor,
                  {"reason": reason, "records": records, "withdrawn_on": today.isoformat()}, calendar,
                  decided_on=today)
+    case = session.get(Case, listing.case_id) if listing.case_id is not None else None
+    if case is not None and case.status == DECIDED:  # the decision falls with its listing
+        before = case_snapshot(case)
+        case.status = WITHDRAWN_CASE  # its decision's reason stays; the withdrawal's is in the audit
+        session.flush()
+        audit.append(session, actor=actor.name, action="case.withdrawn", entity="case", entity_id=case.id,
+                     before=before, after={**case_snapshot(case), "withdrawal": reason, "records": records})
     return True
 
 

@@ -35,6 +35,14 @@ def ingest(client: Client, token: str, records: list[dict[str, Any]]) -> dict[st
     return response.json()
 
 
+def unit_case_id(client: Client, tokens: dict[str, str]) -> int:
+    """The unit's case, whatever its status."""
+    items = [c for status in ("decided", "withdrawn") for c in client.get(
+        "/api/v1/cases", tokens["regulator"], params={"uscc": UNIT, "status": status}).json()["items"]]
+    assert len(items) == 1, items
+    return int(items[0]["id"])
+
+
 def unit_case(client: Client, reg: str) -> dict[str, Any]:
     items = client.get("/api/v1/cases", reg, params={"uscc": UNIT}).json()["items"]
     assert len(items) == 1, items
@@ -196,6 +204,11 @@ def test_withdrawal_changes_answers_only_from_when_it_was_known(client: Client, 
                    if c["kind"] == "withdrawn"]
     assert withdrawn["effective_on"] == "2024-09-30"
     assert withdrawn["due_on"] > dt.date.today().isoformat() and withdrawn["overdue"] is False
+    # the decision falls with its listing, and says why in its history
+    case = client.get(f"/api/v1/cases/{unit_case_id(client, tokens)}", tokens["regulator"]).json()
+    assert case["status"] == "withdrawn" and case["reason"] == "事故责任"
+    assert [h["action"] for h in case["history"]][-1] == "case.withdrawn"
+    assert case["history"][-1]["after"]["records"] == ["PEN-A1"]
     assert check(client, officer, "2025-03-01")["eligible"] is True
     replay = check(client, officer, "2025-03-01", known_at=known_then)
     assert replay["eligible"] is False and replay["list_version"] == before["list_version"]
