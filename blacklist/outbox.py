@@ -29,13 +29,18 @@ def change_payload(listing: Listing, kind: str, effective_on: dt.date, change_id
 
 
 def record_change(session: Session, listing: Listing, kind: str, effective_on: dt.date, *,
-                  calendar: WorkdayCalendar, publication_days: int, decided_on: dt.date | None = None) -> Change:
+                  calendar: WorkdayCalendar, publication_days: int, decided_on: dt.date | None = None,
+                  details: dict[str, Any] | None = None) -> Change:
     """Queue one change for the credit platform, due within the publication deadline counted
-    from the latest of its effect, the listing decision and the change's own decision."""
+    from the latest of its effect, the listing decision and the change's own decision;
+    `details` (a withdrawal's reason, records and date) travel with it."""
     change_id = str(uuid.uuid4())
     start = max(effective_on, listing.decided_on, decided_on or effective_on)
     due = calendar.add_workdays(start, publication_days).date
+    payload = change_payload(listing, kind, effective_on, change_id)
+    if details:
+        payload["details"] = details
     change = Change(change_id=change_id, kind=kind, listing_id=listing.id, effective_on=effective_on,
-                    due_on=due, payload=change_payload(listing, kind, effective_on, change_id))
+                    due_on=due, payload=payload)
     session.add(change)
     return change

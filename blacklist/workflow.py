@@ -205,7 +205,7 @@ def append_event(session: Session, listing: Listing, kind: str, effective_on: dt
     if publish and calendar is not None:
         days = int(listing_parameters(session, listing).get("publication_days", DEFAULT_PUBLICATION_DAYS))
         record_change(session, listing, kind, effective_on, calendar=calendar, publication_days=days,
-                      decided_on=decided_on)
+                      decided_on=decided_on, details=data if kind == WITHDRAWN else None)
     audit.append(session, actor=actor.name, action=f"listing.{kind}", entity="listing", entity_id=listing.id,
                  after={"effective_on": effective_on.isoformat(), **data})
     return event

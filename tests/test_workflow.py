@@ -204,6 +204,8 @@ def test_withdrawal_changes_answers_only_from_when_it_was_known(client: Client, 
                    if c["kind"] == "withdrawn"]
     assert withdrawn["effective_on"] == "2024-09-30"
     assert withdrawn["due_on"] > dt.date.today().isoformat() and withdrawn["overdue"] is False
+    [correction] = [c for c in client.get("/api/v1/changes", officer).json()["items"] if c["kind"] == "withdrawn"]
+    assert correction["details"]["records"] == ["PEN-A1"] and correction["details"]["withdrawn_on"]
     # the decision falls with its listing, and says why in its history
     case = client.get(f"/api/v1/cases/{unit_case_id(client, tokens)}", tokens["regulator"]).json()
     assert case["status"] == "withdrawn" and case["reason"] == "事故责任"
