@@ -3,6 +3,7 @@ streamed from the database (memory stays flat), with a manifest of count and sha
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -80,6 +81,7 @@ def _jsonl(out: _HashingFile, chunks: Chunks) -> tuple[int, int | None]:
 
 
 def _csv(out: _HashingFile, chunks: Chunks) -> tuple[int, int | None]:
+    out.write(codecs.BOM_UTF8)  # UTF-8 with a BOM: what Excel needs to read the Chinese names
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)

@@ -48,7 +48,8 @@ def test_csv_and_xlsx_exports(db: Session, engine: Engine, tmp_path: Path) -> No
     reader = make_sessionmaker(engine, write=False)
     with reader() as session:
         manifest = export_changes(session, since=made[1].id, fmt="csv", output=tmp_path / "c.csv")
-    rows = list(csv.DictReader((tmp_path / "c.csv").open(encoding="utf-8")))
+    assert (tmp_path / "c.csv").read_bytes().startswith(b"\xef\xbb\xbfcursor,")  # Excel reads it as UTF-8
+    rows = list(csv.DictReader((tmp_path / "c.csv").open(encoding="utf-8-sig")))
     assert manifest.count == len(rows) == 10 and manifest.sha256 == sha256(tmp_path / "c.csv")
     assert tuple(rows[0]) == COLUMNS and rows[0]["change_id"] == made[2].change_id
     persons = [r for r in rows if r["subject_kind"] == "person"]
