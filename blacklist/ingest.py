@@ -126,12 +126,17 @@ class Ingestor:
     savepoint, so only the failing record is refused and nothing of it stays behind.
     """
 
-    def __init__(self, session: Session, *, today: dt.date, id_key: bytes, chunk_size: int = 2000) -> None:
+    def __init__(self, session: Session, *, today: dt.date, id_key: bytes, chunk_size: int = 2000,
+                 fresh: bool = False) -> None:
         self.session = session
         self.today = today
         self.id_key = id_key
         self.chunk_size = chunk_size
         self.report = IngestReport()
+        # `fresh`: the caller's transaction holds nothing of its own yet, so until the first
+        # chunk is written a failure may roll all of it back instead of a savepoint's worth
+        # (a savepoint and its release are two of a single-record request's round trips).
+        self._fresh = fresh
 
     def run(self, items: Iterable[tuple[int, Any]], progress: Callable[[int], None] | None = None) -> IngestReport:
         """Ingest `(position, raw record)` pairs; `progress` is told how many were read."""
@@ -154,13 +159,20 @@ class Ingestor:
             self.report.unchanged += len(valid)
             return
         try:
-            with self.session.begin_nested():
+            if self._fresh:
                 outcome = self._write(steps, stored)
+            else:
+                with self.session.begin_nested():
+                    outcome = self._write(steps, stored)
         except SQLAlchemyError:
+            if self._fresh:
+                self.session.rollback()  # nothing else was in it
+                self._fresh = False
             # Something in the chunk failed at the database: redo it record by record so
             # only the failing record is refused and the others are kept whole.
             self._one_by_one(valid, stored)
             return
+        self._fresh = False
         self.report.unchanged += len(valid) - len(steps)
         self._count(outcome)
 

@@ -88,6 +88,24 @@ def test_a_failure_inside_a_batch_leaves_nothing_of_that_record(client: Client, 
     assert db.get(Record, "A1") is not None and db.get(Record, "A3") is not None
 
 
+def test_a_single_record_that_fails_at_the_database_is_refused_and_leaves_nothing(
+        client: Client, token: Any, db: Session) -> None:
+    """A request's first write goes without a savepoint (its transaction holds nothing else):
+    a failure rolls the transaction back, the record is refused, and the answer is still 200."""
+    t = token("system")
+    _install_failure_trigger(db)
+    try:
+        result = post(client, t, [accident("BOOM", subject=unit(code=UNIT2, name="渭南某矿业有限公司"))])
+        later = post(client, t, [accident("A1")])  # the next request is unaffected
+    finally:
+        _drop_failure_trigger(db)
+    assert result["accepted"] == 0 and [r["record_id"] for r in result["rejected"]] == ["BOOM"]
+    assert "could not be stored" in result["rejected"][0]["errors"][""][0]
+    db.rollback()
+    assert db.get(Record, "BOOM") is None and db.scalar(select(Subject).where(Subject.uscc == UNIT2)) is None
+    assert later["accepted"] == 1 and db.get(Record, "A1") is not None
+
+
 def test_a_new_name_is_kept_as_a_former_name(client: Client, token: Any, db: Session) -> None:
     t = token("system")
     post(client, t, [accident("A1", subject=unit(name="旧名化工有限公司"))])

@@ -67,7 +67,7 @@ def post_records() -> dict[str, Any]:
     items = records_array(json_body())
     session = db()
     s = settings()
-    ingestor = Ingestor(session, today=today(s.timezone), id_key=s.id_hash_key)
+    ingestor = Ingestor(session, today=today(s.timezone), id_key=s.id_hash_key, fresh=True)
     report = ingestor.run(enumerate(items))
     result = report.as_dict()
     result.update(after_ingest(session, report))
