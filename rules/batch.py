@@ -150,7 +150,7 @@ def evaluate_jobs(jobs: Sequence[Job], *, as_of: date, packs: Sequence[Pack]) ->
         payloads = [json.loads(text) for text in job.payloads]
         try:
             results = evaluate(payloads, as_of, packs, prior_listings={job.key: job.prior_listings},
-                               subjects=(job.key,), explain_all=False)
+                               subjects=(job.key,), explain_all=False, explain_lapsed=False)
         except EngineMismatchError as exc:
             verdicts.append(Verdict(job.subject_id, (), (), f"subject {job.subject_id}: {exc}"))
             continue

@@ -214,11 +214,12 @@ def _explanations(misses: Iterable[Explanation], fired: set[str]) -> tuple[Expla
     return tuple(sorted(kept, key=lambda m: natural_key(m.rule)))
 
 
-def assemble(ctx: Context, own: Mapping[str, _Own], *, explain_all: bool = True
+def assemble(ctx: Context, own: Mapping[str, _Own], *, explain_all: bool = True, explain_lapsed: bool = True
              ) -> list[SubjectEvaluation]:
     """Merge main-person proposals and order subjects as the answer lists them.
 
-    Without ``explain_all`` a subject left without a proposal gets no explanations."""
+    Without ``explain_all`` a subject left without a proposal gets no explanations; without
+    ``explain_lapsed`` neither does one whose every proposal ended before as_of."""
     extra: dict[str, list[Proposal]] = {}
     persons: dict[str, Mapping[str, Any]] = {}
     for key, evaluation in own.items():
@@ -244,8 +245,9 @@ def assemble(ctx: Context, own: Mapping[str, _Own], *, explain_all: bool = True
             person = persons[key]
             fields = {"key": key, "kind": "person", "name": person["name"], "uscc": None,
                       "id_number_masked": person.get("id_number_masked")}
+        live = explain_lapsed or any(p.period_end >= ctx.as_of for p in best.values())
         misses = (mine.misses(ctx, key, set(best))
-                  if mine is not None and (best or explain_all) else [])
+                  if mine is not None and ((best and live) or explain_all) else [])
         results[key] = SubjectEvaluation(**fields, proposals=_sorted(best.values()),
                                          explanations=_explanations(misses, set(best)))
     return order(ctx, results)
@@ -278,7 +280,7 @@ def evaluate(records: Iterable[Mapping[str, Any]], as_of: date,
              packs: Sequence[Pack] | None = None, *, engine: bool = True,
              prior_listings: Mapping[str, int] | None = None,
              subjects: Collection[str] | None = None,
-             explain_all: bool = True) -> list[SubjectEvaluation]:
+             explain_all: bool = True, explain_lapsed: bool = True) -> list[SubjectEvaluation]:
     """What the packs propose for each subject of ``records`` as of a day (stores nothing).
 
     ``prior_listings`` counts each subject key's earlier listings (the aw14 3-year rule); a
@@ -292,7 +294,7 @@ def evaluate(records: Iterable[Mapping[str, Any]], as_of: date,
     prior = prior_listings or {}
     own = {key: _evaluate_subject(ctx, key, int(prior.get(key, 0)), engine)
            for key in ctx.by_subject if subjects is None or key in subjects}
-    return assemble(ctx, own, explain_all=explain_all)
+    return assemble(ctx, own, explain_all=explain_all, explain_lapsed=explain_lapsed)
 
 
 def to_json(results: Iterable[SubjectEvaluation]) -> list[dict[str, Any]]:

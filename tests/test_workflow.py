@@ -290,3 +290,16 @@ def test_a_lapsed_proposal_is_recorded_but_not_in_the_case_queue(client: Client,
     assert client.get("/api/v1/cases", reg).json()["items"] == []
     lapsed = client.get("/api/v1/cases", reg, params={"status": "lapsed"}).json()["items"]
     assert {c["rule"] for c in lapsed} >= {"aj49.t1"} and {c["status"] for c in lapsed} == {"lapsed"}
+    # nothing to act on: the other rules' explanations are not kept (a dry run gives them)
+    detail = client.get(f"/api/v1/cases/{lapsed[0]['id']}", reg).json()
+    assert detail["explanations"] == [] and detail["proposal"]["explanations_omitted"] == "lapsed"
+    dry = client.post("/api/v1/evaluations", reg, json={"records": [old], "as_of": dt.date.today().isoformat()}).json()
+    assert dry["subjects"][0]["explanations"]
+
+
+def test_a_live_case_keeps_the_explanations_of_the_rules_that_did_not_fire(client: Client,
+                                                                           tokens: dict[str, str]) -> None:
+    ingest(client, tokens["system"], major_accident_records())
+    detail = client.get(f"/api/v1/cases/{unit_case(client, tokens['regulator'])['id']}", tokens["regulator"]).json()
+    assert {e["rule"] for e in detail["explanations"]} >= {"mem11.a2", "mem11.b1"}
+    assert "explanations_omitted" not in detail["proposal"]
