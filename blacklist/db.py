@@ -86,3 +86,14 @@ def refresh_statistics(session: Session, rows_written: int) -> bool:
         return False
     session.execute(text("ANALYZE " + ", ".join(_IMPORTED)))
     return True
+
+
+def analyze(session: Session, *tables: str) -> bool:
+    """ANALYZE these tables now (PostgreSQL; SQLite plans by index without statistics).
+    For a table a long transaction is filling: autovacuum cannot see the new rows until it
+    commits, and the planner goes on scanning what it believes is a small table."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    session.execute(text("ANALYZE " + ", ".join(tables)))
+    return True
+
