@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from blacklist.db import insert_rows
 from blacklist.models import AuditEntry, utcnow
 from blacklist.records import canonical_json
 
@@ -78,8 +79,7 @@ def append_many(session: Session, entries: Iterable[tuple[str, str, str, object,
         digest = _digest(prev, entry)
         rows.append({**entry._asdict(), "prev_hash": prev, "hash": digest})
         prev = digest
-    if rows:
-        session.execute(insert(AuditEntry.metadata.tables[AuditEntry.__tablename__]), rows)
+    insert_rows(session.connection(), AuditEntry.metadata.tables[AuditEntry.__tablename__], rows)
     return len(rows)
 
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, exists, insert, or_, select
+from sqlalchemy import Text, cast, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from blacklist import audit
 from blacklist.cases import evidence_key
-from blacklist.db import analyze
+from blacklist.db import analyze, insert_rows
 from blacklist.clock import today
 from blacklist.iterables import chunked
 from blacklist.listings import states
@@ -201,8 +201,7 @@ def _open_cases(session: Session, rows: Sequence[dict[str, Any]], run_id: int) -
     """Insert the cases in one statement, and an audit entry for each as open_case writes it."""
     if not rows:
         return
-    connection = session.connection()
-    connection.execute(insert(Case.metadata.tables[Case.__tablename__]), rows)
+    insert_rows(session.connection(), Case.metadata.tables[Case.__tablename__], rows)
     case_ids: dict[tuple[int, str, str], int] = {}
     for part in chunked(sorted({row["subject_id"] for row in rows}), IN_LIST):
         case_ids.update(((r.subject_id, r.rule, r.evidence_key), r.id) for r in session.execute(
