@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from blacklist.identifiers import normalize_uscc
+
 ID_LIKE = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 
 
@@ -13,16 +15,12 @@ def redact(text: str) -> str:
     return ID_LIKE.sub(lambda m: m.group(1) + "*" * 8 + m.group(3)[-4:], text)
 
 
-# Full-width ASCII to half-width, as the identifier checks read input.
-_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-
-
 def redact_value(value: str) -> str:
     """`repr(value)` for an error message, with an identity number in it masked in whatever
     form it came: with full-width digits, or spaces, tabs and the like around or inside it
     (`repr` writes a tab as `\\t`, whose `t` hides the number from `redact`). Such a value is
     shown as the checks read it: half-width, without the whitespace."""
-    compact = "".join(value.translate(_HALF_WIDTH).split())
+    compact = normalize_uscc(value)
     if ID_LIKE.search(compact):
         return repr(redact(compact))
     return redact(repr(value))

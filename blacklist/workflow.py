@@ -25,7 +25,7 @@ from blacklist.listings import (
 from blacklist.models import Case, Listing, ListingEvent, Record, utcnow
 from blacklist.outbox import record_change
 from blacklist.periods import add_months, period_end
-from blacklist.workdays import WorkdayCalendar
+from blacklist.workdays import Deadline, WorkdayCalendar
 
 PROPOSED, NOTIFIED, DECIDED, REJECTED, WITHDRAWN_CASE, LAPSED = (
     "proposed", "notified", "decided", "rejected", "withdrawn", "lapsed")
@@ -95,8 +95,7 @@ def serve_notice(session: Session, case_id: int, served_on: dt.date, *, actor: A
     _not_future(served_on, today, "served_on")
     _not_before_evidence(case, served_on, "served_on")
     before = case_snapshot(case)
-    days = int(_param(case.proposal, "statement_days", 5))
-    deadline = calendar.add_workdays(served_on, days)
+    deadline = _statement_deadline(case, served_on, calendar)
     case.status, case.served_on = NOTIFIED, served_on
     case.statement_ends, case.statement_provisional = deadline.date, deadline.provisional
     session.flush()
@@ -109,8 +108,13 @@ def _recount_provisional_statement(case: Case, calendar: WorkdayCalendar) -> Non
     """A statement period counted Monday to Friday before its year's holidays were announced
     is counted again on the calendar as it is now (holidays loaded since then push it back)."""
     if case.statement_provisional and case.served_on is not None:
-        deadline = calendar.add_workdays(case.served_on, int(_param(case.proposal, "statement_days", 5)))
+        deadline = _statement_deadline(case, case.served_on, calendar)
         case.statement_ends, case.statement_provisional = deadline.date, deadline.provisional
+
+
+def _statement_deadline(case: Case, served_on: dt.date, calendar: WorkdayCalendar) -> Deadline:
+    """The last day of the statement period (the pack's working days after the notice)."""
+    return calendar.add_workdays(served_on, int(_param(case.proposal, "statement_days", 5)))
 
 
 def listing_period(case: Case, decided_on: dt.date, listed_before: bool) -> tuple[dt.date, dt.date | None, dt.date | None]:
@@ -337,21 +341,25 @@ def withdraw_listing(session: Session, listing: Listing, *, reason: str, records
                  decided_on=today)
     case = session.get(Case, listing.case_id) if listing.case_id is not None else None
     if case is not None and case.status == DECIDED:  # the decision falls with its listing
-        before = case_snapshot(case)
-        case.status = WITHDRAWN_CASE  # its decision's reason stays; the withdrawal's is in the audit
-        session.flush()
-        audit.append(session, actor=actor.name, action="case.withdrawn", entity="case", entity_id=case.id,
-                     before=before, after={**case_snapshot(case), "withdrawal": reason, "records": records})
+        # its decision's reason stays; the withdrawal's is in the audit entry
+        _mark_withdrawn(session, case, actor, withdrawal=reason, records=records)
     return True
 
 
 def withdraw_case(session: Session, case: Case, *, reason: str, actor: Actor) -> bool:
     if case.status not in (PROPOSED, NOTIFIED):
         return False
+    _mark_withdrawn(session, case, actor, reason=reason)
+    return True
+
+
+def _mark_withdrawn(session: Session, case: Case, actor: Actor, *, reason: str | None = None,
+                    **noted: Any) -> None:
+    """The case withdrawn (with `reason` as its own, if given), audited with `noted`."""
     before = case_snapshot(case)
     case.status = WITHDRAWN_CASE
-    case.reason = reason
+    if reason is not None:
+        case.reason = reason
     session.flush()
     audit.append(session, actor=actor.name, action="case.withdrawn", entity="case", entity_id=case.id,
-                 before=before, after=case_snapshot(case))
-    return True
+                 before=before, after={**case_snapshot(case), **noted})

@@ -107,11 +107,9 @@ def settings() -> Settings:
 
 
 def calendar() -> WorkdayCalendar:
-    """The working-day calendar, with the deployment's announced holidays if configured."""
-    extra = services().extra
-    if "calendar" not in extra:
-        extra["calendar"] = WorkdayCalendar.configured(services().settings.holidays_file)
-    cal: WorkdayCalendar = extra["calendar"]
+    """The working-day calendar, with the deployment's announced holidays if configured
+    (loaded when the app starts)."""
+    cal: WorkdayCalendar = services().extra["calendar"]
     return cal
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any, Iterator, Sequence
 
 from flask import Response, current_app, request
@@ -13,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from blacklist.clock import now, today
+from blacklist.db import compact_json
 from blacklist.eligibility import EFFECTS, EligibilityService, MeasureCatalog, SingleCheck, canonical_answers
 from blacklist.errors import InvalidInputError
 from blacklist.identifiers import (InvalidIdentifierError, hash_id_number, is_normal_valid_uscc, mask_id_number,
@@ -265,7 +265,7 @@ def _batch_body(head: dict[str, Any], results: Iterator[str], signer: Signer) ->
     """`{...head, "results": [...], "receipt": {...}}`, streamed from the results' canonical JSON,
     which both goes out and feeds the digest the receipt signs (`receipts.digest` of the
     results): each result is serialised once, and no 40 MB document is ever held whole."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # as the app's JSON provider
+    dumps = compact_json  # as the app's JSON provider writes
     yield (dumps(head)[:-1] + ',"results":[').encode()
     hashed = hashlib.sha256(b"[")
     pieces: list[str] = []
