@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from blacklist import audit
 from blacklist.cases import evidence_key
-from blacklist.db import analyze, insert_rows
+from blacklist.db import among, analyze, insert_rows
 from blacklist.clock import today
 from blacklist.iterables import chunked
 from blacklist.listings import states
@@ -115,11 +115,11 @@ def _roots(session: Session, subject_ids: Iterable[int]) -> list[int]:
     for part in chunked(touched, IN_LIST):
         ids.update(session.scalars(select(Record.subject_id).distinct().join(
             accident, Record.accident_ref == accident.record_id).where(
-            accident.subject_id.in_(part), accident.type == "accident")))
+            among(session, accident.subject_id, part), accident.type == "accident")))
     roots: list[int] = []
     holds = exists().where(Record.subject_id == Subject.id)
     for part in chunked(sorted(ids), IN_LIST):
-        roots += session.scalars(select(Subject.id).where(Subject.id.in_(part), or_(Subject.kind != "person", holds)))
+        roots += session.scalars(select(Subject.id).where(among(session, Subject.id, part), or_(Subject.kind != "person", holds)))
     return sorted(roots)
 
 
@@ -133,7 +133,7 @@ def _jobs(session: Session, ids: Sequence[int]) -> list[Job]:
     # each subject with its records (one row for a subject that holds none)
     for row in session.execute(select(Subject.id, Subject.uscc, Subject.id_hash, Record.record_id,
                                       Record.accident_ref, payload)
-                               .outerjoin(Record, Record.subject_id == Subject.id).where(Subject.id.in_(ids))):
+                               .outerjoin(Record, Record.subject_id == Subject.id).where(among(session, Subject.id, ids))):
         keys[row[0]] = subject_key(row[1], row[2])
         if row[3] is None:
             continue
@@ -143,7 +143,7 @@ def _jobs(session: Session, ids: Sequence[int]) -> list[Job]:
     missing = sorted(set[str]().union(*refs.values()) - texts.keys())
     for part in chunked(missing, IN_LIST):
         texts.update((row[0], row[1]) for row in session.execute(
-            select(Record.record_id, payload).where(Record.record_id.in_(part))))
+            select(Record.record_id, payload).where(among(session, Record.record_id, part))))
     prior = _prior_listings(session, ids)
     jobs = []
     for subject_id in ids:
@@ -155,7 +155,7 @@ def _jobs(session: Session, ids: Sequence[int]) -> list[Job]:
 
 def _prior_listings(session: Session, ids: Sequence[int]) -> dict[int, int]:
     """How many listings (not withdrawn) each subject has had."""
-    listings = session.scalars(select(Listing).where(Listing.subject_id.in_(ids))).unique().all()
+    listings = session.scalars(select(Listing).where(among(session, Listing.subject_id, ids))).unique().all()
     counts: dict[int, int] = {}
     for state in states(session, listings, utcnow()):
         if not state.withdrawn:
@@ -171,7 +171,7 @@ def _subject_ids(session: Session, verdicts: Sequence[Verdict]) -> dict[str, int
                      if k.startswith("person:") and k not in ids})
     for part in chunked(hashes, IN_LIST):
         ids.update((subject_key(None, row.id_hash), row.id) for row in session.execute(
-            select(Subject.id, Subject.id_hash).where(Subject.id_hash.in_(part))))
+            select(Subject.id, Subject.id_hash).where(among(session, Subject.id_hash, part))))
     for verdict in verdicts:
         for opening in verdict.openings:
             if opening.key not in ids and opening.person is not None:
@@ -206,7 +206,7 @@ def _open_cases(session: Session, rows: Sequence[dict[str, Any]], run_id: int) -
     for part in chunked(sorted({row["subject_id"] for row in rows}), IN_LIST):
         case_ids.update(((r.subject_id, r.rule, r.evidence_key), r.id) for r in session.execute(
             select(Case.id, Case.subject_id, Case.rule, Case.evidence_key).where(
-                Case.evaluation_run_id == run_id, Case.subject_id.in_(part))))
+                Case.evaluation_run_id == run_id, among(session, Case.subject_id, part))))
     audit.append_many(session, (
         (ENGINE.name, f"case.{row['status']}", "case", case_ids[row["subject_id"], row["rule"], row["evidence_key"]],
          None, {"rule": row["rule"], "subject_id": row["subject_id"], "evidence": row["evidence"],
@@ -230,7 +230,7 @@ def _store(session: Session, verdicts: Sequence[Verdict], by_pack: Mapping[str, 
     existing: list[Any] = []  # the cases of every subject these verdicts speak for, as they stand
     for part in chunked(sorted(set(ids.values())), IN_LIST):
         existing += session.execute(select(Case.id, Case.subject_id, Case.rule, Case.evidence_key, Case.status)
-                                    .where(Case.subject_id.in_(part))).all()
+                                    .where(among(session, Case.subject_id, part))).all()
     known = {(r.subject_id, r.rule, r.evidence_key) for r in existing}
     rows: list[dict[str, Any]] = []
     for verdict in good:
@@ -275,7 +275,7 @@ def _withdraw_unsupported(session: Session, verdicts: Sequence[Verdict], ids: Ma
     scope = sorted(speakers)
     listings: list[Listing] = []
     for part in chunked(scope, IN_LIST):
-        listings += session.scalars(select(Listing).where(Listing.subject_id.in_(part))
+        listings += session.scalars(select(Listing).where(among(session, Listing.subject_id, part))
                                     .order_by(Listing.id)).unique()
     for row in open_cases:
         if row.subject_id not in speakers:
@@ -295,7 +295,7 @@ def _withdraw_unsupported(session: Session, verdicts: Sequence[Verdict], ids: Ma
     revoked: set[str] = set()
     for some in chunked(evidence, IN_LIST):
         revoked.update(session.scalars(select(Record.record_id).where(
-            Record.record_id.in_(some), Record.status == "revoked")))
+            among(session, Record.record_id, some), Record.status == "revoked")))
     for listing in listings:
         hit = sorted(revoked.intersection(map(str, listing.evidence)))
         if hit and withdraw_listing(session, listing, reason="evidence revoked or set aside",
