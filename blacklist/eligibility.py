@@ -539,10 +539,14 @@ class _Prepared:
         defaults = compiled.params
         self._binds = [(name, defaults.get(name), compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
                        for name in dict.fromkeys(names)]  # each once, however often the SQL repeats it
+        self._in_order = self._positional and len(self._binds) == len(self.names)  # each name once, in order
         columns = getattr(statement, "selected_columns", ())
         self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
+        if self._in_order:
+            return [process(values.get(name, default)) if process else values.get(name, default)
+                    for name, default, process in self._binds]
         converted = {name: process(values.get(name, default)) if process else values.get(name, default)
                      for name, default, process in self._binds}
         return [converted[name] for name in self.names] if self._positional else converted
@@ -555,10 +559,18 @@ class _Prepared:
                 for row in cursor.fetchall()]
 
 
+_VARIANT = 0b10 << 62
+_RANDOM_74 = (0xFFF << 64) | ((1 << 62) - 1)  # the 12 bits after the version, the 62 after the variant
+
+
 def _uuids(n: int) -> list[str]:
     """`n` check ids, ascending: time-ordered UUIDs (version 7: milliseconds since the epoch,
     a 24-bit counter from a random start, 50 random bits), so that new rows land at the end
     of the primary key index, in order, instead of all over it."""
+    if n == 1:  # a single check: the same layout, 74 random bits, from one read of urandom
+        value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | int.from_bytes(os.urandom(10), "big") & _RANDOM_74
+        text = f"{value | _VARIANT:032x}"
+        return [f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"]
     stamp = f"{time.time_ns() // 1_000_000:012x}"
     head = f"{stamp[:8]}-{stamp[8:]}-7"
     start = secrets.randbelow((1 << 24) - n) if n < 1 << 24 else 0
