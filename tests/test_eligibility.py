@@ -221,3 +221,27 @@ def test_every_check_is_recorded(client: Client, tokens: dict[str, str], db: Ses
     get(client, tokens["officer"], uscc=UNIT, domain="land")
     [check] = db.scalars(select(Check)).all()
     assert (check.subject_ref, check.domain, check.eligible) == (f"uscc:{UNIT}", "land", True)
+
+
+def test_single_checks_on_postgresql_use_connections_of_their_own(served: tuple[Any, str], client: Client,
+                                                                    db: Session, token: Any) -> None:
+    """Generic plans and asynchronous commit for the check's own SELECT and INSERT, and for
+    nothing else: a decision's commit must still wait for the WAL."""
+    from sqlalchemy import text
+
+    from web.context import services
+
+    app, _ = served
+    with app.app_context():
+        svc = services()
+        if svc.engine.dialect.name != "postgresql":
+            pytest.skip("a check engine of its own is made on PostgreSQL (TEST_DATABASE_URL)")
+        assert svc.hot_engine is not svc.engine
+        with svc.hot_engine.connect() as hot, svc.engine.connect() as main:
+            assert hot.scalar(text("SHOW plan_cache_mode")) == "force_generic_plan"
+            assert hot.scalar(text("SHOW synchronous_commit")) == "off"
+            assert main.scalar(text("SHOW plan_cache_mode")) == "auto"
+            assert main.scalar(text("SHOW synchronous_commit")) == "on"
+    code = uscc(424242)
+    answer = client.get(f"/api/v1/eligibility?uscc={code}&domain=procurement", token=token("officer")).json()
+    assert db.scalar(select(Check.subject_ref).where(Check.id == answer["check_id"])) == f"uscc:{code}"

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from blacklist.db import make_engine, make_sessionmaker
+from blacklist.db import make_check_engine, make_engine, make_sessionmaker
 from blacklist.deployment import bind_id_key
 from blacklist.eligibility import MeasureCatalog
 from blacklist.receipts import Signer
@@ -29,6 +29,9 @@ class Services:
     # The eligibility lookups: a read replica's engine when one is configured, else `engine`.
     check_engine: Engine | None = None
     check_readers: sessionmaker[Session] | None = None
+    # A single check's SELECT (without a replica) and INSERT: `engine`, or on PostgreSQL an
+    # engine of its own on the same database (`blacklist.db.make_check_engine`).
+    hot_engine: Engine | None = None
 
     @property
     def lookups(self) -> sessionmaker[Session]:
@@ -44,6 +47,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     # what is wrong), not the first request that counts working days with a 500.
     svc = Services(settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False),
                    {"calendar": WorkdayCalendar.configured(settings.holidays_file)})
+    svc.hot_engine = make_check_engine(settings.database_url) or engine
     if settings.read_database_url:
         svc.check_engine = make_engine(settings.read_database_url)
         svc.check_readers = make_sessionmaker(svc.check_engine, write=False)

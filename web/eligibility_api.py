@@ -143,13 +143,13 @@ def _single_autocommit(ref: tuple[str, str, dict[str, Any]], domain: str, args: 
         check = svc.extra["single_check"] = SingleCheck(svc.engine.dialect, measures)
     token_id = caller.id if caller else None
     if svc.check_engine is None:
-        with autocommit_cursor() as cursor:
+        with autocommit_cursor(svc.hot_engine) as cursor:
             version, result = check.answer(cursor, ref, domain, as_of, known_at)
             check_id = check.record(cursor, token_id, ref, result, domain, as_of, known_at, version)
     else:  # answered by the replica, recorded on the primary
         with autocommit_cursor(svc.check_engine) as cursor:
             version, result = check.answer(cursor, ref, domain, as_of, known_at)
-        with autocommit_cursor() as cursor:
+        with autocommit_cursor(svc.hot_engine) as cursor:
             check_id = check.record(cursor, token_id, ref, result, domain, as_of, known_at, version)
     return as_of, known_at, version, result, check_id
 
