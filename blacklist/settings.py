@@ -35,6 +35,11 @@ class Settings:
     # A read replica for the eligibility lookups (the checks' SELECTs); their records, and
     # everything else, go to `database_url`. None: the primary answers the checks too.
     read_database_url: str | None = None
+    # PostgreSQL: single checks on a pool of their own with generic plans and asynchronous
+    # commit (`blacklist.db.make_check_engine`). Off behind a PgBouncer that refuses the
+    # `options` startup parameter (add `options` to its ignore_startup_parameters, or set
+    # BLACKLIST_CHECK_POOL=0).
+    check_pool: bool = True
     secret_key: str = field(default="dev-only-not-secret", repr=False)
     id_hash_key: bytes = field(default=b"dev-only-id-key", repr=False)
     signing_key_path: str | None = None
@@ -74,6 +79,7 @@ class Settings:
         return cls(
             database_url=url,
             read_database_url=get("READ_DATABASE_URL"),
+            check_pool=(get("CHECK_POOL") or "1").lower() not in ("0", "false", "no"),
             secret_key=secret,
             id_hash_key=id_key.encode(),
             signing_key_path=get("SIGNING_KEY") or str(instance / "signing_key.pem"),

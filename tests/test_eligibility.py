@@ -245,3 +245,18 @@ def test_single_checks_on_postgresql_use_connections_of_their_own(served: tuple[
     code = uscc(424242)
     answer = client.get(f"/api/v1/eligibility?uscc={code}&domain=procurement", token=token("officer")).json()
     assert db.scalar(select(Check.subject_ref).where(Check.id == answer["check_id"])) == f"uscc:{code}"
+
+
+def test_the_check_pool_can_be_turned_off(settings: Any) -> None:
+    """Behind a PgBouncer that refuses the `options` startup parameter."""
+    from dataclasses import replace
+
+    from blacklist.settings import Settings
+    from web import create_app
+    from web.context import services
+
+    assert Settings.from_env({"BLACKLIST_CHECK_POOL": "0", "BLACKLIST_DATABASE_URL": settings.database_url,
+                              "BLACKLIST_SECRET_KEY": "s", "BLACKLIST_ID_HASH_KEY": "k"}).check_pool is False
+    app = create_app(replace(settings, check_pool=False))
+    with app.app_context():
+        assert services().hot_engine is services().engine

@@ -47,7 +47,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     # what is wrong), not the first request that counts working days with a 500.
     svc = Services(settings, engine, make_sessionmaker(engine), make_sessionmaker(engine, write=False),
                    {"calendar": WorkdayCalendar.configured(settings.holidays_file)})
-    svc.hot_engine = make_check_engine(settings.database_url) or engine
+    svc.hot_engine = (make_check_engine(settings.database_url) if settings.check_pool else None) or engine
     if settings.read_database_url:
         svc.check_engine = make_engine(settings.read_database_url)
         svc.check_readers = make_sessionmaker(svc.check_engine, write=False)
