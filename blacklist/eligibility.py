@@ -567,7 +567,7 @@ def _uuids(n: int) -> list[str]:
     """`n` check ids, ascending: time-ordered UUIDs (version 7: milliseconds since the epoch,
     a 24-bit counter from a random start, 50 random bits), so that new rows land at the end
     of the primary key index, in order, instead of all over it."""
-    if n == 1:  # a single check: the same layout, 74 random bits, from one read of urandom
+    if n == 1:  # a single check: version 7 with 74 random bits after the milliseconds, one urandom read
         value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | int.from_bytes(os.urandom(10), "big") & _RANDOM_74
         text = f"{value | _VARIANT:032x}"
         return [f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"]
