@@ -89,6 +89,14 @@ canonical_json: Callable[[Any], str] = json.JSONEncoder(sort_keys=True, ensure_a
                                                         separators=(",", ":")).encode
 
 
+def _shown(value: Any) -> str:
+    """A value as the sender wrote it in JSON (`true`, `null`, `"abc"`), for error messages."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 class _Checker:
     """Collects field errors while reading one record."""
 
@@ -127,7 +135,7 @@ class _Checker:
                 self.fail(path, f"is required; one of {', '.join(allowed)}")
             return default
         if value not in allowed:
-            self.fail(path, f"{value!r} is not one of {', '.join(allowed)}")
+            self.fail(path, f"{_shown(value)} is not one of {', '.join(allowed)}")
             return default
         return str(value)
 
@@ -139,12 +147,12 @@ class _Checker:
                 self.fail(path, "is required (a date YYYY-MM-DD)")
             return None
         if not isinstance(value, str) or not _DATE.match(value):
-            self.fail(path, f"{value!r} is not a date in the form YYYY-MM-DD")
+            self.fail(path, f"{_shown(value)} is not a date in the form YYYY-MM-DD")
             return None
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
-            self.fail(path, f"{value!r} is not a real calendar date")
+            self.fail(path, f"{_shown(value)} is not a real calendar date")
             return None
         if not_future and day > self.today:
             self.fail(path, f"{value} is in the future (today is {self.today.isoformat()})")
@@ -158,7 +166,7 @@ class _Checker:
                 self.fail(path, "is required (an integer >= 0)")
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"{value!r} is not an integer")
+            self.fail(path, f"{_shown(value)} is not an integer")
             return None
         if value < 0:
             self.fail(path, f"{value} is negative; must be >= 0")
@@ -170,7 +178,7 @@ class _Checker:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.fail(path, f"{value!r} is not a boolean (true or false)")
+            self.fail(path, f"{_shown(value)} is not a boolean (true or false)")
             return default
         return value
 
@@ -250,7 +258,7 @@ def _accident(c: _Checker, out: dict[str, Any]) -> None:
         if stated is None:
             grade = implied
         elif grade_rank(stated) < grade_rank(implied):
-            c.fail("grade", f"stated grade {stated!r} is lower than {implied!r}, which "
+            c.fail("grade", f"stated grade {_shown(stated)} is lower than {_shown(implied)}, which "
                    f"{deaths} deaths, {injuries} serious injuries and {loss} CNY direct loss imply")
     approved = c.date(raw, "report_approved_on", "report_approved_on", required=False)
     out.update(
@@ -276,7 +284,7 @@ def _penalty(c: _Checker, out: dict[str, Any]) -> None:
         if region is None:
             c.fail("authority.region", "is required (a 6-digit division code)")
         elif not isinstance(region, str) or not re.fullmatch(r"[0-9]{6}", region):
-            c.fail("authority.region", f"{region!r} is not a 6-digit division code")
+            c.fail("authority.region", f"{_shown(region)} is not a 6-digit division code")
         authority = {
             "name": c.text(auth, "name", "authority.name", required=True),
             "region": region,
@@ -296,7 +304,7 @@ def _penalty(c: _Checker, out: dict[str, Any]) -> None:
     else:
         for i, code in enumerate(codes):
             if code not in VIOLATIONS:
-                c.fail(f"violations[{i}]", f"{code!r} is not a violation code; "
+                c.fail(f"violations[{i}]", f"{_shown(code)} is not a violation code; "
                        f"one of {', '.join(VIOLATIONS)}")
             elif code not in violations:
                 violations.append(code)
@@ -304,7 +312,7 @@ def _penalty(c: _Checker, out: dict[str, Any]) -> None:
     multiple = raw.get("fine_multiple")
     if multiple is not None:
         if isinstance(multiple, bool) or not isinstance(multiple, (int, float)):
-            c.fail("fine_multiple", f"{multiple!r} is not a number")
+            c.fail("fine_multiple", f"{_shown(multiple)} is not a number")
             multiple = None
         elif not 2 <= multiple <= 5:
             c.fail("fine_multiple", f"{multiple} is outside 2–5 (Work Safety Law Art 114 ¶2)")

@@ -38,15 +38,15 @@ def test_the_example_of_records_md_is_valid() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "fragment"),
     [
-        ({"type": "fine"}, "type", "'fine' is not one of accident, penalty"),
+        ({"type": "fine"}, "type", '"fine" is not one of accident, penalty'),
         ({"type": None}, "type", "is required"),
         ({"record_id": ""}, "record_id", "must not be empty"),
         ({"record_id": None}, "record_id", "is required"),
         ({"record_id": 7}, "record_id", "must be a string"),
-        ({"status": "void"}, "status", "'void' is not one of effective, revoked"),
+        ({"status": "void"}, "status", '"void" is not one of effective, revoked'),
         ({"subject": None}, "subject", "is required"),
         ({"subject": "acme"}, "subject", "must be an object"),
-        ({"subject": {"kind": "firm", "name": "x", "uscc": "91110000710924945A"}}, "subject.kind", "'firm'"),
+        ({"subject": {"kind": "firm", "name": "x", "uscc": "91110000710924945A"}}, "subject.kind", '"firm"'),
         ({"subject": {"kind": "unit", "name": "  ", "uscc": "91110000710924945A"}}, "subject.name", "must not be empty"),
         ({"subject": {"kind": "unit", "name": "甲" * 201, "uscc": "91110000710924945A"}}, "subject.name", "at most 200"),
         ({"subject": {"kind": "unit", "name": "x"}}, "subject.uscc", "is required for a subject of kind unit"),
@@ -55,7 +55,7 @@ def test_the_example_of_records_md_is_valid() -> None:
         ({"subject": {"kind": "unit", "name": "x", "uscc": "9111000071092494"}}, "subject.uscc", "18 characters"),
         ({"subject": {"kind": "unit", "name": "x", "uscc": "91110000710924945I"}}, "subject.uscc", "'I'"),
         ({"subject": {"kind": "unit", "name": "x", "uscc": "91110000710924945A", "industry": "banking"}},
-         "subject.industry", "'banking' is not one of"),
+         "subject.industry", '"banking" is not one of'),
         ({"subject": {"kind": "person", "name": "张某"}}, "subject.id_number", "is required"),
         ({"subject": {"kind": "person", "name": "张某", "id_number": PERSON[:-1] + ("0" if PERSON[-1] != "0" else "1")}},
          "subject.id_number", "expected"),
@@ -72,10 +72,10 @@ def test_the_example_of_records_md_is_valid() -> None:
         ({"deaths": 1.5}, "deaths", "not an integer"),
         ({"serious_injuries": "3"}, "serious_injuries", "not an integer"),
         ({"direct_loss_cny": True}, "direct_loss_cny", "not an integer"),
-        ({"grade": "huge"}, "grade", "'huge' is not one of"),
-        ({"grade": "general", "deaths": 3}, "grade", "lower than 'larger'"),
+        ({"grade": "huge"}, "grade", '"huge" is not one of'),
+        ({"grade": "general", "deaths": 3}, "grade", 'lower than "larger"'),
         ({"liability": "yes"}, "liability", "not a boolean"),
-        ({"reporting": "never"}, "reporting", "'never' is not one of"),
+        ({"reporting": "never"}, "reporting", '"never" is not one of'),
         ({"report_approved_on": "2024-13-01"}, "report_approved_on", "not a real calendar date"),
     ],
 )
@@ -94,14 +94,14 @@ def test_accident_rules(change: dict[str, Any], field: str, fragment: str) -> No
         ({"authority": None}, "authority", "is required"),
         ({"authority": "厅"}, "authority", "must be an object"),
         ({"authority": {"name": "厅", "region": "6100", "level": "province"}}, "authority.region", "6-digit"),
-        ({"authority": {"name": "厅", "region": "610000", "level": "village"}}, "authority.level", "'village'"),
+        ({"authority": {"name": "厅", "region": "610000", "level": "village"}}, "authority.level", '"village"'),
         ({"authority": {"region": "610000", "level": "city"}}, "authority.name", "is required"),
         ({"decided_on": None}, "decided_on", "is required"),
         ({"decided_on": "2027-01-01"}, "decided_on", "in the future"),
         ({"conduct_on": "2024-09-21"}, "conduct_on", "after the decision date"),
         ({"violations": []}, "violations", "non-empty"),
         ({"violations": None}, "violations", "is required"),
-        ({"violations": ["permit.none", "jaywalking"]}, "violations[1]", "'jaywalking' is not a violation code"),
+        ({"violations": ["permit.none", "jaywalking"]}, "violations[1]", '"jaywalking" is not a violation code'),
         ({"fine_cny": -5}, "fine_cny", "negative"),
         ({"fine_multiple": 1.5}, "fine_multiple", "outside 2–5"),
         ({"fine_multiple": 6}, "fine_multiple", "outside 2–5"),
@@ -201,3 +201,9 @@ def test_a_person_born_on_the_day_the_record_is_checked_is_valid_that_day() -> N
         born_tomorrow_by_host[-4:])
     with pytest.raises(RecordValidationError):
         validate_record(rec, today=dt.date.today(), id_key=KEY)
+
+
+def test_messages_show_values_as_json_writes_them() -> None:
+    """A client sent JSON: `true` and `null`, not Python's `True` and `None`."""
+    assert errors_of({**penalty("PEN-1"), "type": True})["type"] == ["true is not one of accident, penalty"]
+    assert errors_of({**accident("ACC-1"), "liability": None, "grade": 0})["grade"] == ["0 is not one of general, larger, major, especially_major"]
