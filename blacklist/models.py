@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -261,6 +262,8 @@ class Change(Base):
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
     effective_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date | None] = mapped_column(Date)
+    # counted Monday to Friday over a year whose holidays are not announced (regulations.md §3)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(index=True)

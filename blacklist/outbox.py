@@ -36,11 +36,11 @@ def record_change(session: Session, listing: Listing, kind: str, effective_on: d
     `details` (a withdrawal's reason, records and date) travel with it."""
     change_id = str(uuid.uuid4())
     start = max(effective_on, listing.decided_on, decided_on or effective_on)
-    due = calendar.add_workdays(start, publication_days).date
+    due = calendar.add_workdays(start, publication_days)
     payload = change_payload(listing, kind, effective_on, change_id)
     if details:
         payload["details"] = details
     change = Change(change_id=change_id, kind=kind, listing_id=listing.id, effective_on=effective_on,
-                    due_on=due, payload=payload)
+                    due_on=due.date, due_provisional=due.provisional, payload=payload)
     session.add(change)
     return change

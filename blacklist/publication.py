@@ -233,7 +233,7 @@ def publication_dict(change: Change, today: dt.date, tz: str) -> dict[str, Any]:
         "cursor": str(change.id), "change_id": change.change_id, "kind": change.kind,
         "listing_id": change.listing_id, "subject": payload.get("subject"), "rule": payload.get("rule"),
         "effective_on": change.effective_on.isoformat(),
-        "due_on": change.due_on.isoformat() if change.due_on else None,
+        "due_on": change.due_on.isoformat() if change.due_on else None, "due_provisional": change.due_provisional,
         "status": publication_status(change), "overdue": is_overdue(change, today, tz),
         "published_at": change.published_at.isoformat() if change.published_at else None,
         "batch_id": change.batch_id, "attempts": change.attempts,

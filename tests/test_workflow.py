@@ -4,6 +4,7 @@ early removal, restore, withdrawal, and the two time axes."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -280,6 +281,32 @@ def test_a_provisional_statement_period_is_counted_again_once_the_holidays_are_k
     assert listing is not None and (case.statement_ends, case.statement_provisional) == (dt.date(2027, 1, 5), False)
     db.rollback()
 
+
+
+def test_a_publication_deadline_in_a_year_without_announced_holidays_is_provisional(
+        client: Client, tokens: dict[str, str], db: Session) -> None:
+    """regulations.md §3: publication within 7 working days of the decision; for a year the
+    calendar does not cover, count Monday to Friday and mark the deadline as provisional."""
+    ingest(client, tokens["system"], major_accident_records())
+    case_id = unit_case(client, tokens["regulator"])["id"]
+    clerk, later = Actor("王科长"), dt.date(2027, 2, 1)
+    unknown = WorkdayCalendar()
+    if not unknown.is_provisional(dt.date(2027, 1, 15)):
+        pytest.skip("chinesecalendar covers 2027 in this installation")
+    serve_notice(db, case_id, dt.date(2026, 12, 28), actor=clerk, calendar=unknown, today=later)
+    decide_case(db, case_id, outcome="list", decided_on=dt.date(2027, 1, 8), document_no="陕应急信决〔2027〕2号",
+                reason="事故责任", statement_waived=False, actor=clerk, calendar=unknown, today=later)
+    db.commit()
+    [change] = client.get("/api/v1/deadlines", tokens["regulator"]).json()["unpublished_changes"]
+    assert change["kind"] == "listed" and change["due_on"] == "2027-01-19"  # 11-15, 18, 19 Jan: Monday to Friday
+    assert change["due_provisional"] is True
+    # the regulator's deadline page, signed in as a person would be
+    form = client.get("/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert csrf is not None
+    client.post("/login", data={"csrf_token": csrf.group(1), "token": tokens["regulator"]})
+    page = client.get("/workbench/deadlines")
+    assert page.status_code == 200 and "2027-01-19（暂定）" in page.text
 
 def test_a_lapsed_proposal_is_recorded_but_not_in_the_case_queue(client: Client, tokens: dict[str, str]) -> None:
     """regulations.md §9: a proposal whose period is over at as_of is recorded as lapsed and

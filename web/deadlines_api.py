@@ -35,6 +35,7 @@ def deadlines() -> dict[str, Any]:
         "unpublished_changes": [{
             "id": c.id, "change_id": c.change_id, "kind": c.kind, "listing_id": c.listing_id,
             "effective_on": c.effective_on.isoformat(), "due_on": c.due_on.isoformat() if c.due_on else None,
+            "due_provisional": c.due_provisional,
             "overdue": bool(c.due_on and c.due_on < day), "attempts": c.attempts, "last_error": c.last_error,
         } for c in unpublished],
     }

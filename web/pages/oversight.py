@@ -31,7 +31,8 @@ def _change(change: Change, day: dt.date) -> dict[str, Any]:
     payload = change.payload or {}
     return {"id": change.id, "change_id": change.change_id, "kind": change.kind, "listing_id": change.listing_id,
             "subject": payload.get("subject") or {}, "document_no": payload.get("document_no"),
-            "effective_on": change.effective_on, "due_on": change.due_on, "attempts": change.attempts,
+            "effective_on": change.effective_on, "due_on": change.due_on, "due_provisional": change.due_provisional,
+            "attempts": change.attempts,
             "last_error": change.last_error, "next_attempt_at": change.next_attempt_at,
             "overdue": bool(change.due_on and change.due_on < day),
             "days_left": (change.due_on - day).days if change.due_on else None}
