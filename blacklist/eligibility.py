@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import struct
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
@@ -107,8 +108,9 @@ class EligibilityService:
 
         Two narrow queries per chunk rather than one wide join: subjects by their unique key,
         then listings (with events) by subject; most subjects have no listing. They run on the
-        driver's cursor in this session's transaction (`_Prepared`), the keys sorted so that
-        each chunk reads neighbouring index pages.
+        driver's cursor in this session's transaction (`_Prepared`; on PostgreSQL every other
+        chunk on a second connection), the keys sorted so that each chunk reads neighbouring
+        index pages.
         """
         found: dict[str, Found] = {}
         unique = sorted(set(values))
@@ -116,9 +118,9 @@ class EligibilityService:
             return found
         connection = self.session.connection()
         by_key, listings_of = _batch_statements(connection.dialect)
-        cursor = _driver_cursor(connection)
-        try:
-            for i in range(0, len(unique), _CHUNK):
+
+        def run(cursor: Any, starts: Sequence[int]) -> None:
+            for i in starts:
                 cursor.execute(by_key[scheme].sql, by_key[scheme].parameters(
                     {**_bound(by_key[scheme], "k", unique[i:i + _CHUNK]), "known_at": known_at}))
                 subjects = {key: (subject_id, name) for key, subject_id, name in by_key[scheme].rows(cursor)}
@@ -130,8 +132,25 @@ class EligibilityService:
                     in_force = _listings_in_force(listings_of.rows(cursor), as_of)
                 for key, (subject_id, name) in subjects.items():
                     found[key] = (subject_id, name, in_force.get(subject_id, []))
+
+        starts = list(range(0, len(unique), _CHUNK))
+        if listings_of.arrays and len(starts) > 1:
+            # PostgreSQL: every other chunk on a second pooled connection, so that the server
+            # works on two at a time while this process reads the answers (a 100,000-subject
+            # batch: 2.38-2.61 -> 2.13-2.39 s served). Each statement reads what is committed,
+            # bounded by `known_at`, as on one connection. Not on SQLite, where the work is this
+            # process's own: two threads only contend for the GIL (1.87-2.01 s against 1.69-1.83).
+            helper = _Helper(connection.engine, run, starts[1::2])
+            starts = starts[0::2]
+        else:
+            helper = None
+        cursor = _driver_cursor(connection)
+        try:
+            run(cursor, starts)
         finally:
             cursor.close()
+            if helper is not None:
+                helper.join()
         return found
 
     def check_many(self, refs: Sequence[Ref], domain: str, as_of: dt.date,
@@ -206,6 +225,36 @@ class EligibilityService:
             connection.execute(_INSERT_CHECK, rows[0] if len(rows) == 1 else rows)
         return ids
 
+
+
+class _Helper(threading.Thread):
+    """`run(cursor, starts)` on a pooled connection of its own, in a thread; `join` re-raises
+    what it raised."""
+
+    def __init__(self, engine: Any, run: Callable[[Any, Sequence[int]], None], starts: Sequence[int]) -> None:
+        super().__init__(name="batch-lookup", daemon=True)
+        self._engine, self._run, self._starts = engine, run, starts
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            pooled = self._engine.raw_connection()
+            try:
+                cursor = pooled.driver_connection.cursor()
+                try:
+                    self._run(cursor, self._starts)
+                finally:
+                    cursor.close()
+            finally:
+                pooled.close()  # back to the pool, its transaction rolled back
+        except BaseException as exc:  # noqa: BLE001 - handed to the joining thread
+            self._error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self._error is not None:
+            raise self._error
 
 class SingleCheck:
     """One check on a DBAPI connection in autocommit mode: one SELECT for the answer (a snapshot

@@ -155,6 +155,22 @@ def test_a_batch_over_many_lookup_chunks_records_each_answer_as_given(client: Cl
             assert row.subject_ref.startswith("id_hash:") and PERSON not in row.subject_ref
 
 
+
+def test_a_listed_subject_in_the_second_lookup_chunk_is_found(client: Client, tokens: dict[str, str]) -> None:
+    """On PostgreSQL every other chunk of 900 codes is looked up on a second connection; the
+    listed unit sorts after the 1,000 other codes, into the second chunk."""
+    from blacklist.identifiers import make_valid_uscc
+
+    listed_case(client, tokens)
+    subjects = [{"uscc": make_valid_uscc(f"911100000{i:08d}")} for i in range(1000)] + [{"uscc": UNIT}]
+    assert sorted(s["uscc"] for s in subjects).index(UNIT) == 1000
+    response = client.post("/api/v1/eligibility/batch", tokens["officer"],
+                           json={"domain": "procurement", "as_of": "2025-01-01", "subjects": subjects})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["eligible"] for r in results] == [True] * 1000 + [False]
+    assert results[-1]["effect"] == "prohibited" and results[-1]["subject"]["name"]
+
 def test_a_batch_at_the_limit_passes_and_over_it_is_413(engine: Any, settings: Any, tokens: dict[str, str]) -> None:
     from dataclasses import replace
 
