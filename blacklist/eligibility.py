@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from sqlalchemy import BindParameter, Column, ColumnElement, Connection, Select, and_, any_, bindparam, insert, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BindParameter, Column, ColumnElement, Connection, Engine, Select, and_, bindparam, insert, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -22,6 +21,7 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from blacklist.bans import BAN_DOMAINS, Ban, in_force as statutory_in_force
 from blacklist.bans import derive as derive_bans
+from blacklist.db import equals_any
 from blacklist.listings import ListingState, fold, list_version
 from blacklist.models import Base, Listing, ListingEvent, utcnow
 from blacklist.records import canonical_json
@@ -226,12 +226,11 @@ class EligibilityService:
         return ids
 
 
-
 class _Helper(threading.Thread):
     """`run(cursor, starts)` on a pooled connection of its own, in a thread; `join` re-raises
     what it raised."""
 
-    def __init__(self, engine: Any, run: Callable[[Any, Sequence[int]], None], starts: Sequence[int]) -> None:
+    def __init__(self, engine: Engine, run: Callable[[Any, Sequence[int]], None], starts: Sequence[int]) -> None:
         super().__init__(name="batch-lookup", daemon=True)
         self._engine, self._run, self._starts = engine, run, starts
         self._error: BaseException | None = None
@@ -239,15 +238,12 @@ class _Helper(threading.Thread):
 
     def run(self) -> None:
         try:
-            pooled = self._engine.raw_connection()
-            try:
-                cursor = pooled.driver_connection.cursor()
+            with self._engine.connect() as connection:  # back to the pool, rolled back, on exit
+                cursor = _driver_cursor(connection)
                 try:
                     self._run(cursor, self._starts)
                 finally:
                     cursor.close()
-            finally:
-                pooled.close()  # back to the pool, its transaction rolled back
         except BaseException as exc:  # noqa: BLE001 - handed to the joining thread
             self._error = exc
 
@@ -255,6 +251,7 @@ class _Helper(threading.Thread):
         super().join(timeout)
         if self._error is not None:
             raise self._error
+
 
 class SingleCheck:
     """One check on a DBAPI connection in autocommit mode: one SELECT for the answer (a snapshot
@@ -474,7 +471,7 @@ def _one_of(column: ColumnElement[Any], name: str, slots: int, dialect: Dialect)
     PostgreSQL, where psycopg converted a statement of 900 placeholders anew on every execution
     (a third of a 100,000-subject batch's time there); elsewhere an IN list of `slots`."""
     if dialect.name == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+        return equals_any(column, name=name)
     return column.in_([bindparam(f"{name}{i}") for i in range(slots)])
 
 

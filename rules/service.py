@@ -119,7 +119,8 @@ def _roots(session: Session, subject_ids: Iterable[int]) -> list[int]:
     roots: list[int] = []
     holds = exists().where(Record.subject_id == Subject.id)
     for part in chunked(sorted(ids), IN_LIST):
-        roots += session.scalars(select(Subject.id).where(among(session, Subject.id, part), or_(Subject.kind != "person", holds)))
+        roots += session.scalars(select(Subject.id).where(among(session, Subject.id, part),
+                                                          or_(Subject.kind != "person", holds)))
     return sorted(roots)
 
 
