@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping  # isinstance on typing.Mapping co
 from typing import Any
 
 from blacklist.grades import GRADES, derive_grade, grade_rank
-from blacklist.redact import redact_value
+from blacklist.redact import redact, redact_value
 from blacklist.identifiers import (
     InvalidIdentifierError,
     hash_id_number,
@@ -90,11 +90,18 @@ canonical_json: Callable[[Any], str] = json.JSONEncoder(sort_keys=True, ensure_a
 
 
 def _shown(value: Any) -> str:
-    """A value as the sender wrote it in JSON (`true`, `null`, `"abc"`), for error messages."""
+    """A value as the sender wrote it in JSON (`true`, `null`, `"abc"`), for error messages,
+    an identity number in it masked (sent in any field, in any dress)."""
+    if isinstance(value, str):
+        return redact_value(value, quote=_json_text)
     try:
-        return json.dumps(value, ensure_ascii=False)
+        return redact(json.dumps(value, ensure_ascii=False))
     except (TypeError, ValueError):
-        return repr(value)
+        return redact(repr(value))
+
+
+def _json_text(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 class _Checker:

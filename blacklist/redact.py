@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from blacklist.identifiers import normalize_uscc
@@ -15,15 +16,15 @@ def redact(text: str) -> str:
     return ID_LIKE.sub(lambda m: m.group(1) + "*" * 8 + m.group(3)[-4:], text)
 
 
-def redact_value(value: str) -> str:
-    """`repr(value)` for an error message, with an identity number in it masked in whatever
-    form it came: with full-width digits, or spaces, tabs and the like around or inside it
-    (`repr` writes a tab as `\\t`, whose `t` hides the number from `redact`). Such a value is
-    shown as the checks read it: half-width, without the whitespace."""
+def redact_value(value: str, quote: Callable[[str], str] = repr) -> str:
+    """`quote(value)` (`repr` by default) for an error message, with an identity number in it
+    masked in whatever form it came: with full-width digits, or spaces, tabs and the like
+    around or inside it (`repr` writes a tab as `\\t`, whose `t` hides the number from
+    `redact`). Such a value is shown as the checks read it: half-width, without the whitespace."""
     compact = normalize_uscc(value)
     if ID_LIKE.search(compact):
-        return repr(redact(compact))
-    return redact(repr(value))
+        return quote(redact(compact))
+    return redact(quote(value))
 
 
 class RedactingFilter:

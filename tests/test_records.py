@@ -207,3 +207,13 @@ def test_messages_show_values_as_json_writes_them() -> None:
     """A client sent JSON: `true` and `null`, not Python's `True` and `None`."""
     assert errors_of({**penalty("PEN-1"), "type": True})["type"] == ["true is not one of accident, penalty"]
     assert errors_of({**accident("ACC-1"), "liability": None, "grade": 0})["grade"] == ["0 is not one of general, larger, major, especially_major"]
+
+
+def test_an_identity_number_in_any_field_is_masked_in_the_message() -> None:
+    """Personal data never comes back whole, even when sent in the wrong field."""
+    number = "11010519491231002X"
+    for dress in (number, f"\t{number}", number.replace("1", "１")):
+        message = errors_of({**penalty("PEN-1"), "type": dress})["type"][0]
+        assert "110105********002X" in message and "19491231" not in message and "１９４９" not in message
+    assert errors_of({**penalty("PEN-1"), "type": 110105194912310020})["type"] == [
+        "110105********0020 is not one of accident, penalty"]
