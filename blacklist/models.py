@@ -73,6 +73,9 @@ class Subject(Base):
     """A unit, an agency or a person; persons are known only by a keyed hash."""
 
     __tablename__ = "subjects"
+    # The eligibility lookup by code read from this index alone (migration 0005): through the
+    # unique index, each code cost a visit to the table besides.
+    __table_args__ = (Index("ix_subjects_uscc_lookup", "uscc", "created_at", "id", "name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(200))
