@@ -179,6 +179,14 @@ class EligibilityService:
         effect = next((e for e in EFFECTS if e in effects), "none")
         return effect not in BARRING, effect
 
+    def verdicts(self, refs: Sequence[Ref], found: Mapping[str, Mapping[str, Found]], domain: str, as_of: dt.date,
+                 bans: Mapping[int, list[Ban]]) -> list[tuple[bool, str]]:
+        """`verdict` of each ref, in order; a subject with nothing that could be in force (nearly
+        every one of a batch) answered without building anything."""
+        clear = (True, "none")
+        return [clear if (subject := found[scheme].get(value)) is None or not (subject[2] or subject[0] in bans)
+                else self.verdict(subject, domain, as_of, bans) for scheme, value, _ in refs]
+
     def bans(self, found: Mapping[str, Mapping[str, Found]], domain: str, as_of: dt.date,
              known_at: dt.datetime) -> dict[int, list[Ban]]:
         """The statutory bans of the subjects found, by subject id, for a domain that has any."""
@@ -309,11 +317,17 @@ def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Foun
     clear = ('","domain":' + encode(domain) + ',"effect":"none","eligible":true,"list_version":' + encode(version)
              + ',"listings":[],"measures":[],"note":')
     no_record, no_listing = encode(NO_RECORD), encode(NO_LISTING)
+    # Whether every check id and every unit's code can be written as it is, asked once of all
+    # of them together (per answer, the two matches were a tenth of the answers' time).
+    ids, refs = list(ids), list(refs)
+    plain = bool(_PLAIN_ID.fullmatch("".join(ids))) and bool(
+        _PLAIN_CODE.fullmatch("".join(value for scheme, value, _ in refs if scheme == "uscc")))
+    banned = bans or {}
     for ref, check_id in zip(refs, ids):
         scheme, value, shown = ref
         subject = found[scheme].get(value)
-        if (subject is None or not (subject[2] or (bans and subject[0] in bans))) and len(shown) == 2 and shown.get("kind") == "unit" \
-                and shown.get("uscc") == value and _PLAIN_ID.fullmatch(check_id) and _PLAIN_CODE.fullmatch(value):
+        if plain and scheme == "uscc" and (subject is None or not (subject[2] or subject[0] in banned)) \
+                and len(shown) == 2 and shown.get("kind") == "unit" and shown.get("uscc") == value:
             if subject is None:
                 yield f'{lead}{check_id}{clear}{no_record},"subject":{{"kind":"unit","uscc":"{value}"}}}}'
             else:
@@ -326,8 +340,8 @@ def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Foun
         yield encode(result)
 
 
-_PLAIN_ID = re.compile(r"[0-9a-f-]+")  # written as they are: nothing in them to escape
-_PLAIN_CODE = re.compile(r"[0-9A-Z]+")
+_PLAIN_ID = re.compile(r"[0-9a-f-]*")  # written as they are: nothing in them to escape
+_PLAIN_CODE = re.compile(r"[0-9A-Z]*")
 
 
 def _answer(ref: Ref, subject: Found | None, domain: str, as_of: dt.date, catalog: MeasureCatalog,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from blacklist.models import Check
 from tests.conftest import Client, serve
-from tests.factories import AGENCY, PERSON, UNIT, penalty, person, unit, uscc
+from tests.factories import AGENCY, PERSON, UNIT, accident, penalty, person, unit, uscc
 from tests.test_workflow import listed_case
 
 EXPECTED_EFFECTS = {
@@ -156,6 +156,33 @@ def test_a_batch_over_many_lookup_chunks_records_each_answer_as_given(client: Cl
 
 
 
+def test_each_batch_answer_is_its_canonical_json_under_the_receipts_digest(client: Client,
+                                                                          tokens: dict[str, str]) -> None:
+    """Most batch answers are written from a template; each must read exactly as the canonical
+    JSON of what it says, or an auditor could not recompute the receipt's digest from them."""
+    from blacklist.eligibility import NO_LISTING, NO_RECORD
+    from blacklist.receipts import digest
+    from blacklist.records import canonical_json
+    from tests.test_workflow import ingest
+
+    listed_case(client, tokens)
+    known, name = uscc(7), '西安"引号"\\反斜线有限公司'
+    ingest(client, tokens["system"], [accident("ACC-Q", subject=unit(known, name=name), deaths=0)])
+    subjects = [{"uscc": AGENCY}, {"uscc": known}, {"uscc": UNIT}, {"id_number": PERSON}, {"uscc": known}]
+    response = client.post("/api/v1/eligibility/batch", tokens["officer"],
+                           json={"domain": "procurement", "as_of": "2025-01-01", "subjects": subjects})
+    assert response.status_code == 200, response.text
+    text = response.text
+    body = json.loads(text)
+    results = body["results"]
+    assert [r.get("note") for r in results] == [NO_RECORD, NO_LISTING, None, NO_LISTING, NO_LISTING]
+    assert results[1]["subject"] == {"kind": "unit", "name": name, "uscc": known}
+    assert [r["eligible"] for r in results] == [True, True, False, True, True]
+    written = text[text.index('"results":') + len('"results":'):text.rindex(',"receipt":')]
+    assert written == canonical_json(results)
+    assert digest(results) == body["receipt"]["payload"]["results_sha256"]
+
+
 def test_a_listed_subject_in_the_second_lookup_chunk_is_found(client: Client, tokens: dict[str, str]) -> None:
     """On PostgreSQL every other chunk of 900 codes is looked up on a second connection; the
     listed unit sorts after the 1,000 other codes, into the second chunk."""
@@ -276,3 +303,25 @@ def test_the_check_pool_can_be_turned_off(settings: Any) -> None:
     app = create_app(replace(settings, check_pool=False))
     with app.app_context():
         assert services().hot_engine is services().engine
+
+
+def test_the_collector_resumes_when_the_last_batch_that_paused_it_ends() -> None:
+    """Batches in two threads of a worker overlap: the first to end must not resume the
+    collector under the other, and a collector that was off before stays off."""
+    import gc
+
+    from web.eligibility_api import _collector_paused
+
+    assert gc.isenabled()
+    with _collector_paused():
+        with _collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
