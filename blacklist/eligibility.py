@@ -545,11 +545,19 @@ def _bulk_insert_checks(cursor: Any, dialect: Dialect, constant: Mapping[str, An
     """Check rows `(id, subject_ref, eligible, effect)` sharing the `constant` columns, by the
     driver's bulk path: COPY on PostgreSQL (psycopg), multi-row INSERTs on SQLite."""
     if dialect.name == "postgresql":
-        columns = [*constant, "id", "subject_ref", "eligible", "effect"]
-        shared = tuple(constant.values())
+        # COPY's text form written here: the constant columns formatted once, each row one
+        # f-string. psycopg's write_row formatted all eleven values of every row, a fifth of
+        # a 100,000-subject batch's time (py-spy).
+        rows = [(check_id, subject_ref, "t" if eligible else "f", effect)
+                for check_id, subject_ref, eligible, effect in varying]
+        if _COPY_SPECIAL.search("".join(f"{i}{r}{e}" for i, r, _, e in rows)):  # never so for our ids and codes
+            rows = [(_copy_text(i), _copy_text(r), b, _copy_text(e)) for i, r, b, e in rows]
+        shared = "\t".join(map(_copy_text, constant.values())) + "\n"
+        columns = ["id", "subject_ref", "eligible", "effect", *constant]
         with cursor.copy(f"COPY checks ({', '.join(columns)}) FROM STDIN") as copy:
-            for varied in varying:
-                copy.write_row(shared + varied)
+            for start in range(0, len(rows), _ROWS_PER_COPY_WRITE):
+                part = rows[start:start + _ROWS_PER_COPY_WRITE]
+                copy.write("".join(f"{i}\t{r}\t{b}\t{e}\t{shared}" for i, r, b, e in part))
         return
     # SQLite: INSERTs of `_ROWS_PER_INSERT` rows each, a quarter faster than executemany's row by row.
     prepared = _prepared_insert(dialect)
@@ -571,6 +579,22 @@ def _bulk_insert_checks(cursor: Any, dialect: Dialect, constant: Mapping[str, An
             flat, count = [], 0
     if count:
         cursor.execute(f"{head} VALUES {', '.join([one] * count)}", flat)
+
+
+_ROWS_PER_COPY_WRITE = 10_000  # about 1 MB of COPY text
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """A value in PostgreSQL's COPY text form, as psycopg would write it."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _prepared_insert(dialect: Dialect) -> _Prepared:

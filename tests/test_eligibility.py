@@ -325,3 +325,29 @@ def test_the_collector_resumes_when_the_last_batch_that_paused_it_ends() -> None
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_check_rows_keep_every_value_as_given(db: Session) -> None:
+    """A batch's check rows go in by the database's bulk path (on PostgreSQL, COPY text that
+    we write): a tab, a newline, a backslash, a carriage return and what reads as NULL in a
+    value come back as they went in, and so do the columns every row shares."""
+    import datetime as dt
+
+    from blacklist.eligibility import EligibilityService
+
+    odd = ["a\tb", "c\nd", "e\\f", "\\N", "g\rh"]
+    refs: list[Any] = [("uscc", value, {}) for value in odd]
+    results = [{"eligible": i % 2 == 0, "effect": "restricted" if i % 2 else "none"} for i in range(len(odd))]
+    known_at = dt.datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    before = dt.datetime.now(dt.timezone.utc)
+    ids = EligibilityService(db, None).record(None, refs, results, "bidding", dt.date(2025, 1, 1),  # type: ignore[arg-type]
+                                              known_at, "v7")
+    rows = {row.id: row for row in db.scalars(select(Check).where(Check.id.in_(ids)))}
+    assert len(rows) == len(odd)
+    for check_id, value, result in zip(ids, odd, results):
+        row = rows[check_id]
+        assert row.subject_ref == f"uscc:{value}"
+        assert (row.eligible, row.effect) == (result["eligible"], result["effect"])
+        assert (row.domain, row.as_of, row.known_at, row.list_version) == ("bidding", dt.date(2025, 1, 1), known_at, "v7")
+        assert (row.token_id, row.batch_size) == (None, len(odd))
+        assert before - dt.timedelta(seconds=1) <= row.at <= dt.datetime.now(dt.timezone.utc)
