@@ -351,3 +351,17 @@ def test_check_rows_keep_every_value_as_given(db: Session) -> None:
         assert (row.domain, row.as_of, row.known_at, row.list_version) == ("bidding", dt.date(2025, 1, 1), known_at, "v7")
         assert (row.token_id, row.batch_size) == (None, len(odd))
         assert before - dt.timedelta(seconds=1) <= row.at <= dt.datetime.now(dt.timezone.utc)
+
+
+def test_a_value_with_a_comma_is_never_split_into_two_lookups() -> None:
+    """On PostgreSQL a chunk's values travel as one comma-joined text that the server splits;
+    a value holding a comma (no code, hash or id does) is refused, not looked up in pieces."""
+    from sqlalchemy.dialects import postgresql
+
+    from blacklist.eligibility import _batch_statements, _bound
+
+    by_key, listings_of = _batch_statements(postgresql.dialect())
+    assert _bound(by_key["uscc"], "k", ["A1", "B2"]) == {"k": "A1,B2"}
+    assert _bound(listings_of, "i", [3, 14]) == {"i": "3,14"}
+    with pytest.raises(ValueError, match="comma"):
+        _bound(by_key["uscc"], "k", ["A1", "B,2"])
