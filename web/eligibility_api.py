@@ -7,6 +7,7 @@ import gc
 import hashlib
 import threading
 from contextlib import contextmanager
+from itertools import islice
 from typing import Any, Iterator, Sequence
 
 from flask import Response, current_app, request
@@ -298,17 +299,16 @@ def _batch_body(head: dict[str, Any], results: Iterator[str], signer: Signer) ->
     dumps = compact_json  # as the app's JSON provider writes
     yield (dumps(head)[:-1] + ',"results":[').encode()
     hashed = hashlib.sha256(b"[")
-    pieces: list[str] = []
     first = True
-    with _collector_paused():
-        for text in results:
-            pieces.append(text)
-            if len(pieces) == 2_000:
-                chunk = ("" if first else ",") + ",".join(pieces)
-                data = chunk.encode()
-                hashed.update(data)
-                yield data
-                pieces, first = [], False
+    while True:
+        with _collector_paused():  # while each piece is built, not while it is sent
+            pieces = list(islice(results, 2_000))
+            if len(pieces) < 2_000:
+                break
+            data = (("" if first else ",") + ",".join(pieces)).encode()
+        hashed.update(data)
+        yield data
+        first = False
     data = (("" if first or not pieces else ",") + ",".join(pieces)).encode()
     hashed.update(data)
     hashed.update(b"]")
