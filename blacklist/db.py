@@ -111,17 +111,8 @@ def among(session: Session, column: ColumnElement[Any] | QueryableAttribute[Any]
     a cast for each value (872,000 in one evaluation) and psycopg parse each statement anew (too
     long for its cache of converted queries): a fifth of the parent's time by cProfile."""
     if session.get_bind().dialect.name == "postgresql":
-        return equals_any(column, list(values))
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
-
-
-def equals_any(column: ColumnElement[Any] | QueryableAttribute[Any], values: Sequence[Any] | None = None, *,
-               name: str | None = None) -> ColumnElement[bool]:
-    """`column = ANY(:array)` (PostgreSQL): one array parameter, given its values here or
-    bound by `name` at execution."""
-    array = ARRAY(column.type)
-    parameter = bindparam(name, type_=array) if values is None else bindparam(name, values, type_=array)
-    return column == any_(parameter)
 
 
 def analyze(session: Session, *tables: str) -> bool:

@@ -135,7 +135,7 @@ class EligibilityService:
                     found[key] = (subject_id, name, in_force.get(subject_id, []))
 
         starts = list(range(0, len(unique), _CHUNK))
-        if listings_of.arrays and len(starts) > 1:
+        if connection.dialect.name == "postgresql" and len(starts) > 1:
             # PostgreSQL: every other chunk on a second pooled connection, so that the server
             # works on two at a time while this process reads the answers (a 100,000-subject
             # batch: 2.38-2.61 -> 2.13-2.39 s served). Each statement reads what is committed,
@@ -305,8 +305,8 @@ Ref = tuple[str, str, dict[str, Any]]
 Found = tuple[int, str, list[ListingState]]  # subject id, name, listings in force
 
 
-def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Found]], domain: str,
-                      as_of: dt.date, catalog: MeasureCatalog, ids: Iterable[str], version: str,
+def canonical_answers(refs: Sequence[Ref], found: Mapping[str, Mapping[str, Found]], domain: str,
+                      as_of: dt.date, catalog: MeasureCatalog, ids: Sequence[str], version: str,
                       bans: Mapping[int, list[Ban]] | None = None) -> Iterator[str]:
     """Each answer with its check id and the list version, as `records.canonical_json` writes it.
 
@@ -320,7 +320,6 @@ def canonical_answers(refs: Iterable[Ref], found: Mapping[str, Mapping[str, Foun
     no_record, no_listing = encode(NO_RECORD), encode(NO_LISTING)
     # Whether every check id and every unit's code can be written as it is, asked once of all
     # of them together (per answer, the two matches were a tenth of the answers' time).
-    ids, refs = list(ids), list(refs)
     plain = bool(_PLAIN_ID.fullmatch("".join(ids))) and bool(
         _PLAIN_CODE.fullmatch("".join(value for scheme, value, _ in refs if scheme == "uscc")))
     banned = bans or {}
@@ -495,7 +494,7 @@ def _one_of(column: ColumnElement[Any], name: str, slots: int, dialect: Dialect)
 
 def _bound(statement: "_Prepared", name: str, values: Sequence[Any], slots: int = _CHUNK) -> dict[str, Any]:
     """The parameters of a `_one_of(…, name, slots, …)` in `statement` for these values."""
-    if not statement.arrays:
+    if not statement.one_parameter:
         return _padded(name, values, slots)
     joined = ",".join(map(str, values))
     if joined.count(",") != len(values) - 1:  # codes, hashes and ids never hold one
@@ -625,7 +624,7 @@ class _Prepared:
         compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
         assert isinstance(compiled, SQLCompiler)
         self.sql = compiled.string
-        self.arrays = dialect.name == "postgresql"  # `_one_of` binds one parameter there
+        self.one_parameter = dialect.name == "postgresql"  # how `_one_of` binds its values there
         self._positional = compiled.positional
         names = compiled.positiontup if compiled.positional and compiled.positiontup is not None else list(compiled.params)
         self.names = list(names)

@@ -93,15 +93,11 @@ def _shown(value: Any) -> str:
     """A value as the sender wrote it in JSON (`true`, `null`, `"abc"`), for error messages,
     an identity number in it masked (sent in any field, in any dress)."""
     if isinstance(value, str):
-        return redact_value(value, quote=_json_text)
+        return redact_value(value, quote=canonical_json)  # a string as json.dumps writes it
     try:
         return redact(json.dumps(value, ensure_ascii=False))
     except (TypeError, ValueError):
         return redact(repr(value))
-
-
-def _json_text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 class _Checker:
