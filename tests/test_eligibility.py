@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blacklist.models import Check
+from blacklist.models import Check, Token
+from blacklist.tokens import hash_token
 from tests.conftest import Client, serve
 from tests.factories import AGENCY, PERSON, UNIT, accident, penalty, person, unit, uscc
 from tests.test_workflow import listed_case
@@ -264,6 +265,24 @@ def test_every_check_is_recorded(client: Client, tokens: dict[str, str], db: Ses
     get(client, tokens["officer"], uscc=UNIT, domain="land")
     [check] = db.scalars(select(Check)).all()
     assert (check.subject_ref, check.domain, check.eligible) == (f"uscc:{UNIT}", "land", True)
+
+
+def test_each_check_names_the_token_that_asked(client: Client, token: Any, db: Session) -> None:
+    """Who asked, on each path that records (a GET, a POST, a batch): the log's token_id has no
+    foreign key (migration 0006), so this is what holds it to a row of `tokens`."""
+    asked = {name: token("officer", name) for name in ("clerk a", "clerk b", "clerk c")}
+    get(client, asked["clerk a"], uscc=UNIT, domain="land")
+    client.post("/api/v1/eligibility", asked["clerk b"], json={"subject": {"id_number": PERSON}, "domain": "bidding"})
+    client.post("/api/v1/eligibility/batch", asked["clerk c"],
+                json={"domain": "bidding", "subjects": [{"uscc": UNIT}, {"uscc": AGENCY}]})
+    db.rollback()
+    who = db.execute(select(Token.name, Token.token_hash, Check.subject_ref).join(Token, Token.id == Check.token_id)
+                     .order_by(Token.name, Check.subject_ref)).all()
+    assert [(name, ref) for name, _, ref in who] == [
+        ("clerk a", f"uscc:{UNIT}"), ("clerk b", who[1][2]), ("clerk c", f"uscc:{UNIT}"), ("clerk c", f"uscc:{AGENCY}")]
+    assert who[1][2].startswith("id_hash:") and PERSON not in who[1][2]
+    assert all(hash_token(asked[name]) == token_hash for name, token_hash, _ in who)
+    assert db.scalar(select(func.count()).select_from(Check)) == len(who)
 
 
 def test_single_checks_on_postgresql_use_connections_of_their_own(served: tuple[Any, str], client: Client,
