@@ -212,15 +212,12 @@ class EligibilityService:
         if batch > 1 and dialect.name in ("sqlite", "postgresql") and dialect.driver in ("pysqlite", "psycopg"):
             # Many rows: the driver's own bulk path inside this session's transaction, each
             # constant converted once (SQLAlchemy converts every value of every row). Rows go
-            # in by subject with ascending ids, so both indexes fill in order.
-            subject_refs = [f"{scheme}:{value}" for scheme, value, _ in refs]
-            order = sorted(range(batch), key=subject_refs.__getitem__)
-            ids: list[str] = [""] * batch
-            for i, check_id in zip(order, _uuids(batch)):
-                ids[i] = check_id
+            # in with ascending ids, so the primary key's index fills at its end, in order.
+            ids = _uuids(batch)
             constant = {"at": at, "token_id": token_id, "domain": domain, "as_of": as_of, "known_at": known_at,
                         "list_version": version, "batch_size": batch}
-            varying = ((ids[i], subject_refs[i], results[i]["eligible"], results[i]["effect"]) for i in order)
+            varying = ((check_id, f"{scheme}:{value}", result["eligible"], result["effect"])
+                       for check_id, (scheme, value, _), result in zip(ids, refs, results))
             cursor = _driver_cursor(connection)
             try:
                 _bulk_insert_checks(cursor, dialect, constant, varying)
