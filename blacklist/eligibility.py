@@ -164,11 +164,19 @@ class EligibilityService:
     def find(self, refs: Sequence[tuple[str, str, Any]], domain: str, as_of: dt.date, known_at: dt.datetime
              ) -> tuple[str, dict[str, dict[str, Found]]]:
         """The list version, and per scheme the subjects we hold with their listings in force."""
+        version = self.version(domain, known_at)
+        return version, self.subjects(refs, as_of, known_at)
+
+    def version(self, domain: str, known_at: dt.datetime) -> str:
+        """The list version as known at `known_at`, for a domain we know."""
         self.check_domain(domain)
-        version = list_version(self.session, known_at)  # flushes pending changes, as an ORM query would
-        found = {scheme: self.lookup(scheme, [v for s, v, _ in refs if s == scheme], as_of, known_at)
-                 for scheme in ("uscc", "id_hash")}
-        return version, found
+        return list_version(self.session, known_at)  # flushes pending changes, as an ORM query would
+
+    def subjects(self, refs: Sequence[tuple[str, str, Any]], as_of: dt.date, known_at: dt.datetime
+                 ) -> dict[str, dict[str, Found]]:
+        """Per scheme, the subjects of `refs` we hold, with their listings in force."""
+        return {scheme: self.lookup(scheme, [v for s, v, _ in refs if s == scheme], as_of, known_at)
+                for scheme in ("uscc", "id_hash")}
 
     def verdict(self, subject: Found | None, domain: str, as_of: dt.date,
                 bans: Mapping[int, list[Ban]]) -> tuple[bool, str]:
@@ -206,25 +214,12 @@ class EligibilityService:
                version: str) -> list[str]:
         """Log every answer (persons by keyed hash only); returns the check ids."""
         batch = len(results)
-        at = utcnow()
+        if batch > 1:
+            with CheckLog(self.session, batch, token_id, domain, as_of, known_at, version) as log:
+                log.add(refs, results)
+            return log.ids
         connection = self.session.connection()
-        dialect = connection.dialect
-        if batch > 1 and dialect.name in ("sqlite", "postgresql") and dialect.driver in ("pysqlite", "psycopg"):
-            # Many rows: the driver's own bulk path inside this session's transaction, each
-            # constant converted once (SQLAlchemy converts every value of every row). Rows go
-            # in with ascending ids, so the primary key's index fills at its end, in order.
-            ids = _uuids(batch)
-            constant = {"at": at, "token_id": token_id, "domain": domain, "as_of": as_of, "known_at": known_at,
-                        "list_version": version, "batch_size": batch}
-            varying = ((check_id, f"{scheme}:{value}", result["eligible"], result["effect"])
-                       for check_id, (scheme, value, _), result in zip(ids, refs, results))
-            cursor = _driver_cursor(connection)
-            try:
-                _bulk_insert_checks(cursor, dialect, constant, varying)
-            finally:
-                cursor.close()
-            return ids
-        ids = _uuids(batch)
+        ids, at = _uuids(batch), utcnow()
         rows = [_check_row(check_id, at, token_id, ref, result, domain, as_of, known_at, version, batch)
                 for check_id, ref, result in zip(ids, refs, results)]
         if rows:
@@ -545,45 +540,131 @@ def _listings_in_force(rows: Iterable[Sequence[Any]], as_of: dt.date) -> dict[in
     return by_subject
 
 
-def _bulk_insert_checks(cursor: Any, dialect: Dialect, constant: Mapping[str, Any],
-                        varying: Iterable[tuple[str, str, bool, str]]) -> None:
-    """Check rows `(id, subject_ref, eligible, effect)` sharing the `constant` columns, by the
-    driver's bulk path: COPY on PostgreSQL (psycopg), multi-row INSERTs on SQLite."""
-    if dialect.name == "postgresql":
+class CheckLog:
+    """A batch's check rows `(id, subject_ref, eligible, effect)`, sharing the other columns,
+    written part by part in the writer session's transaction by the driver's bulk path, each
+    constant converted once (SQLAlchemy converts every value of every row):
+
+    - PostgreSQL (psycopg): one COPY, opened at once, each part written as it is added, so
+      that the server stores one part while the caller looks up the next;
+    - SQLite (pysqlite): multi-row INSERTs at `close`, so that the write lock is held only
+      while they run, not while the caller looks up;
+    - elsewhere: SQLAlchemy's executemany at `close`.
+
+    Ids are time-ordered and ascending in the order rows are added, so the primary key's index
+    fills at its end. Use as a context manager; `ids` holds one id per row, in order.
+    """
+
+    def __init__(self, session: Session, size: int, token_id: int | None, domain: str, as_of: dt.date,
+                 known_at: dt.datetime, version: str) -> None:
+        self._session = session
+        self._dialect = dialect = session.get_bind().dialect
+        self.ids = _uuids(size)
+        self._added = 0
+        self._constant = {"at": utcnow(), "token_id": token_id, "domain": domain, "as_of": as_of,
+                          "known_at": known_at, "list_version": version, "batch_size": size}
+        self._rows: list[tuple[str, str, bool, str]] = []  # held until `close`, but on PostgreSQL
+        self._cursor: Any = None
+        self._copy: Any = None
+        if dialect.name == "postgresql" and self.supports(dialect):
+            columns = ["id", "subject_ref", "eligible", "effect", *self._constant]
+            self._shared = "\t".join(map(_copy_text, self._constant.values())) + "\n"
+            self._cursor = _driver_cursor(session.connection())
+            self._copying = self._cursor.copy(f"COPY checks ({', '.join(columns)}) FROM STDIN")
+            self._copy = self._copying.__enter__()
+
+    @staticmethod
+    def supports(dialect: Dialect) -> bool:
+        return (dialect.name, dialect.driver) in (("sqlite", "pysqlite"), ("postgresql", "psycopg"))
+
+    def add(self, refs: Sequence[tuple[str, str, Any]], results: Sequence[Mapping[str, Any]]) -> None:
+        """Rows for these refs and their results (`eligible`, `effect`), after those added before."""
+        ids = self.ids[self._added:self._added + len(refs)]
+        if len(ids) != len(refs) or len(refs) != len(results):
+            raise ValueError(f"{len(refs)} refs and {len(results)} results for {len(ids)} ids left")
+        self._added += len(refs)
+        rows = [(check_id, f"{scheme}:{value}", result["eligible"], result["effect"])
+                for check_id, (scheme, value, _), result in zip(ids, refs, results)]
+        if self._copy is None:
+            self._rows += rows
+            return
         # COPY's text form written here: the constant columns formatted once, each row one
         # f-string. psycopg's write_row formatted all eleven values of every row, a fifth of
         # a 100,000-subject batch's time (py-spy).
-        rows = [(check_id, subject_ref, "t" if eligible else "f", effect)
-                for check_id, subject_ref, eligible, effect in varying]
         if _COPY_SPECIAL.search("".join(f"{i}{r}{e}" for i, r, _, e in rows)):  # never so for our ids and codes
             rows = [(_copy_text(i), _copy_text(r), b, _copy_text(e)) for i, r, b, e in rows]
-        shared = "\t".join(map(_copy_text, constant.values())) + "\n"
-        columns = ["id", "subject_ref", "eligible", "effect", *constant]
-        with cursor.copy(f"COPY checks ({', '.join(columns)}) FROM STDIN") as copy:
-            for start in range(0, len(rows), _ROWS_PER_COPY_WRITE):
-                part = rows[start:start + _ROWS_PER_COPY_WRITE]
-                copy.write("".join(f"{i}\t{r}\t{b}\t{e}\t{shared}" for i, r, b, e in part))
-        return
-    # SQLite: INSERTs of `_ROWS_PER_INSERT` rows each, a quarter faster than executemany's row by row.
-    prepared = _prepared_insert(dialect)
-    template = prepared.parameters({**constant, "id": None, "subject_ref": None, "eligible": None, "effect": None})
-    assert isinstance(template, list)
-    i_id, i_ref, i_eligible, i_effect = (prepared.names.index(name) for name in ("id", "subject_ref", "eligible", "effect"))
-    to_bool: Callable[[Any], Any] = _CHECKS.c.eligible.type.dialect_impl(dialect).bind_processor(dialect) or _same
-    head, _, one = prepared.sql.partition(" VALUES ")
-    full = f"{head} VALUES {', '.join([one] * _ROWS_PER_INSERT)}"
-    flat: list[Any] = []
-    count = 0
-    for check_id, subject_ref, eligible, effect in varying:
-        row = template.copy()
-        row[i_id], row[i_ref], row[i_eligible], row[i_effect] = check_id, subject_ref, to_bool(eligible), effect
-        flat += row
-        count += 1
-        if count == _ROWS_PER_INSERT:
-            cursor.execute(full, flat)
-            flat, count = [], 0
-    if count:
-        cursor.execute(f"{head} VALUES {', '.join([one] * count)}", flat)
+        shared = self._shared
+        for start in range(0, len(rows), _ROWS_PER_COPY_WRITE):
+            part = rows[start:start + _ROWS_PER_COPY_WRITE]
+            self._copy.write("".join(f"{i}\t{r}\t{'t' if b else 'f'}\t{e}\t{shared}" for i, r, b, e in part))
+
+    def close(self) -> None:
+        """Write what is held and end the COPY: every row is then in the transaction."""
+        if self._added != len(self.ids):
+            error = ValueError(f"{self._added} rows added for {len(self.ids)} ids")
+            self.__exit__(ValueError, error, None)
+            raise error
+        try:
+            if self._copy is not None:
+                self._copy = None
+                self._copying.__exit__(None, None, None)
+            elif self._rows:
+                rows, self._rows = self._rows, []
+                self._insert(rows)
+        finally:
+            self._close_cursor()
+
+    def __enter__(self) -> "CheckLog":
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        if kind is None:
+            self.close()
+            return
+        try:
+            if self._copy is not None:  # ends the COPY with the error: nothing of it is stored
+                self._copy = None
+                self._copying.__exit__(kind, error, trace)
+        finally:
+            self._close_cursor()
+
+    def _close_cursor(self) -> None:
+        if self._cursor is not None:
+            cursor, self._cursor = self._cursor, None
+            cursor.close()
+
+    def _insert(self, rows: Sequence[tuple[str, str, bool, str]]) -> None:
+        """SQLite: INSERTs of `_ROWS_PER_INSERT` rows each, a quarter faster than executemany's
+        row by row; other databases: SQLAlchemy's executemany."""
+        dialect, connection = self._dialect, self._session.connection()
+        if not self.supports(dialect):
+            constant = self._constant
+            connection.execute(_INSERT_CHECK, [
+                {**constant, "id": check_id, "subject_ref": ref, "eligible": eligible, "effect": effect}
+                for check_id, ref, eligible, effect in rows])
+            return
+        self._cursor = cursor = _driver_cursor(connection)
+        prepared = _prepared_insert(dialect)
+        template = prepared.parameters({**self._constant, "id": None, "subject_ref": None, "eligible": None,
+                                        "effect": None})
+        assert isinstance(template, list)
+        i_id, i_ref, i_eligible, i_effect = (prepared.names.index(name)
+                                             for name in ("id", "subject_ref", "eligible", "effect"))
+        to_bool: Callable[[Any], Any] = _CHECKS.c.eligible.type.dialect_impl(dialect).bind_processor(dialect) or _same
+        head, _, one = prepared.sql.partition(" VALUES ")
+        full = f"{head} VALUES {', '.join([one] * _ROWS_PER_INSERT)}"
+        flat: list[Any] = []
+        count = 0
+        for check_id, subject_ref, eligible, effect in rows:
+            row = template.copy()
+            row[i_id], row[i_ref], row[i_eligible], row[i_effect] = check_id, subject_ref, to_bool(eligible), effect
+            flat += row
+            count += 1
+            if count == _ROWS_PER_INSERT:
+                cursor.execute(full, flat)
+                flat, count = [], 0
+        if count:
+            cursor.execute(f"{head} VALUES {', '.join([one] * count)}", flat)
 
 
 _ROWS_PER_COPY_WRITE = 10_000  # about 1 MB of COPY text

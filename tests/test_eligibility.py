@@ -129,9 +129,14 @@ def test_batch_answers_in_order_with_one_version_and_one_receipt(client: Client,
 
 
 def test_a_batch_over_many_lookup_chunks_records_each_answer_as_given(client: Client, tokens: dict[str, str],
-                                                                      db: Session) -> None:
-    """2,003 subjects, more than two chunks of lookups: every answer, repeated subjects
-    included, has its own check row saying what the answer says, in the request's order."""
+                                                                      db: Session, monkeypatch: Any) -> None:
+    """2,003 subjects, more than two chunks of lookups and three parts answered and recorded
+    one after another (a listed unit last of the first, a person first of the second): every
+    answer, repeated subjects included, has its own check row saying what the answer says,
+    in the request's order, with ids ascending in that order."""
+    import web.eligibility_api
+
+    monkeypatch.setattr(web.eligibility_api, "_PART", 701)
     listed_case(client, tokens)
     subjects: list[dict[str, str]] = [{"uscc": uscc(i)} for i in range(2000)]
     subjects[700:700] = [{"uscc": UNIT}, {"id_number": PERSON}]
@@ -147,6 +152,7 @@ def test_a_batch_over_many_lookup_chunks_records_each_answer_as_given(client: Cl
     db.rollback()
     rows = {row.id: row for row in db.scalars(select(Check).where(Check.batch_size == 2003))}
     assert len(rows) == 2003 == len({r["check_id"] for r in results})
+    assert [r["check_id"] for r in results] == sorted(rows)
     for subject, result in zip(subjects, results):
         row = rows[result["check_id"]]
         assert (row.eligible, row.effect, row.domain) == (result["eligible"], result["effect"], "procurement")
@@ -370,6 +376,39 @@ def test_check_rows_keep_every_value_as_given(db: Session) -> None:
         assert (row.domain, row.as_of, row.known_at, row.list_version) == ("bidding", dt.date(2025, 1, 1), known_at, "v7")
         assert (row.token_id, row.batch_size) == (None, len(odd))
         assert before - dt.timedelta(seconds=1) <= row.at <= dt.datetime.now(dt.timezone.utc)
+
+
+def test_a_check_log_that_fails_midway_stores_nothing_and_the_session_goes_on(db: Session) -> None:
+    """An error after a part was handed to the log (on PostgreSQL, streamed into the COPY)
+    ends the log with nothing stored, and the session can roll back and record again; a log
+    given fewer rows than it has ids refuses to close."""
+    import datetime as dt
+
+    from blacklist.eligibility import CheckLog
+
+    refs: list[Any] = [("uscc", uscc(i), {}) for i in range(5)]
+    clear = [{"eligible": True, "effect": "none"}] * 5
+    args = (None, "bidding", dt.date(2025, 1, 1), dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc), "v1")
+    with pytest.raises(RuntimeError, match="midway"):
+        with CheckLog(db, 5, *args) as log:
+            log.add(refs[:3], clear[:3])
+            raise RuntimeError("midway")
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Check)) == 0
+    with pytest.raises(ValueError, match="3 rows added for 5 ids"):
+        with CheckLog(db, 5, *args) as log:
+            log.add(refs[:3], clear[:3])
+    db.rollback()
+    with pytest.raises(ValueError, match="6 refs"):
+        with CheckLog(db, 5, *args) as log:
+            log.add(refs + refs[:1], clear + clear[:1])
+    db.rollback()
+    with CheckLog(db, 5, *args) as log:
+        log.add(refs[:2], clear[:2])
+        log.add(refs[2:], clear[2:])
+    db.commit()
+    stored = db.execute(select(Check.id, Check.subject_ref).order_by(Check.id)).all()
+    assert stored == [(check_id, f"uscc:{uscc(i)}") for i, check_id in enumerate(log.ids)]
 
 
 def test_a_value_with_a_comma_is_never_split_into_two_lookups() -> None:
