@@ -411,6 +411,30 @@ def test_a_check_log_that_fails_midway_stores_nothing_and_the_session_goes_on(db
     assert stored == [(check_id, f"uscc:{uscc(i)}") for i, check_id in enumerate(log.ids)]
 
 
+def test_in_list_values_are_bound_in_their_places_as_by_name() -> None:
+    """`_Prepared.among` puts an IN list's values straight into their positions (SQLite):
+    the same parameters as binding every slot by name, for each lookup statement, a full and
+    a short chunk, and the one-slot ban statement."""
+    import datetime as dt
+
+    from sqlalchemy.dialects import sqlite
+
+    from blacklist.eligibility import _CHUNK, _ban_statement, _batch_statements, _padded
+
+    dialect = sqlite.dialect()
+    by_key, listings_of = _batch_statements(dialect)
+    others = {"as_of": dt.date(2025, 1, 1), "known_at": dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)}
+    cases = [(by_key["uscc"], "k", _CHUNK), (by_key["id_hash"], "k", _CHUNK), (listings_of, "i", _CHUNK),
+             (_ban_statement(dialect), "i", _CHUNK), (_ban_statement(dialect, 1), "i", 1)]
+    for statement, name, slots in cases:
+        for values in ([f"v{i}" for i in range(slots)], ["a", "b"][:slots]):
+            expected = statement.parameters({**others, **_padded(name, values, slots)})
+            assert statement.among(name, values, others, slots) == expected
+            assert len(expected) == statement.sql.count("?")
+        with pytest.raises(ValueError):
+            statement.among(name, [], others, slots)
+
+
 def test_a_value_with_a_comma_is_never_split_into_two_lookups() -> None:
     """On PostgreSQL a chunk's values travel as one comma-joined text that the server splits;
     a value holding a comma (no code, hash or id does) is refused, not looked up in pieces."""
