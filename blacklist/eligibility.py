@@ -122,8 +122,9 @@ class EligibilityService:
 
         def run(cursor: Any, starts: Sequence[int]) -> None:
             for i in starts:
-                cursor.execute(by_key[scheme].sql, by_key[scheme].among("k", unique[i:i + _CHUNK], {"known_at": known_at}))
-                subjects = {key: (subject_id, name) for key, subject_id, name in by_key[scheme].rows(cursor)}
+                statement = by_key[scheme]
+                cursor.execute(statement.sql, statement.among("k", unique[i:i + _CHUNK], {"known_at": known_at}))
+                subjects = {key: (subject_id, name) for key, subject_id, name in statement.rows(cursor)}
                 in_force: dict[int, list[ListingState]] = {}
                 if subjects:
                     ids = [subject_id for subject_id, _ in subjects.values()]
@@ -451,8 +452,8 @@ def _bans_of(cursor: Any, statement: _Prepared, subject_ids: Sequence[int], as_o
     """Statutory bans by subject id (only subjects that have one), `statement` having `slots`."""
     rows: dict[int, tuple[str, list[tuple[str, Any, Any]]]] = {}
     for i in range(0, len(subject_ids), slots):
-        cursor.execute(statement.sql, statement.among("i", subject_ids[i:i + slots], {"as_of": as_of, "known_at": known_at},
-                                                      slots))
+        bounds = {"as_of": as_of, "known_at": known_at}
+        cursor.execute(statement.sql, statement.among("i", subject_ids[i:i + slots], bounds, slots))
         for subject_id, kind, record_id, penalty, accident in statement.rows(cursor):
             rows.setdefault(subject_id, (kind, []))[1].append((record_id, penalty, accident))
     out = {}

@@ -15,9 +15,9 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from blacklist.bans import Ban
 from blacklist.clock import now, today
 from blacklist.db import compact_json
-from blacklist.bans import Ban
 from blacklist.eligibility import (EFFECTS, CheckLog, EligibilityService, Found, MeasureCatalog, Ref, SingleCheck,
                                    canonical_answers)
 from blacklist.errors import InvalidInputError

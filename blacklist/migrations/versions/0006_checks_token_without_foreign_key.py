@@ -5,7 +5,7 @@ The database checked the constraint once for every row: on PostgreSQL a trigger'
 (BENCHMARKS.md). It guarded nothing that can happen: a check's token is the caller the
 request authenticated, and tokens are never deleted (a revoked one keeps its row, with
 `revoked_at`), so every token_id in the log names a row of `tokens`, as
-tests/test_eligibility_api.py asserts.
+tests/test_eligibility.py asserts.
 
 Revision ID: 0006
 Revises: 0005
