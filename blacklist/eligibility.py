@@ -10,6 +10,7 @@ import secrets
 import struct
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
@@ -177,6 +178,33 @@ class EligibilityService:
         return {scheme: self.lookup(scheme, [v for s, v, _ in refs if s == scheme], as_of, known_at)
                 for scheme in ("uscc", "id_hash")}
 
+    def check_and_log(self, writer: Session, refs: Sequence[Ref], domain: str, as_of: dt.date,
+                      known_at: dt.datetime, token_id: int | None, part: int = 20_000
+                      ) -> tuple[str, dict[str, dict[str, Found]], dict[int, list[Ban]], list[str]]:
+        """A batch's list version, subjects found, statutory bans and check ids, each answer's
+        verdict logged through `writer` (the caller commits it).
+
+        `part` subjects at a time are looked up, answered and handed to the check log, which on
+        PostgreSQL streams them into one COPY: the server stores one part while the next is
+        looked up (a 100,000-subject batch waited 0.3-0.45 s for the COPY to end when it began
+        after the last lookup). One list version for all: read first, and every lookup bounded
+        by `known_at`, as the lookup's chunks always were.
+        """
+        version = self.version(domain, known_at)
+        found: dict[str, dict[str, Found]] = {"uscc": {}, "id_hash": {}}
+        bans: dict[int, list[Ban]] = {}
+        with CheckLog(writer, len(refs), token_id, domain, as_of, known_at, version) as log:
+            for start in range(0, len(refs), part):
+                some = refs[start:start + part]
+                some_found = self.subjects(some, as_of, known_at)
+                some_bans = self.bans(some_found, domain, as_of, known_at)
+                log.add(some, [_VERDICTS[verdict] for verdict in self.verdicts(some, some_found, domain, as_of,
+                                                                                some_bans)])
+                for scheme, by_key in some_found.items():
+                    found[scheme].update(by_key)
+                bans.update(some_bans)
+        return version, found, bans, log.ids
+
     def verdict(self, subject: Found | None, domain: str, as_of: dt.date,
                 bans: Mapping[int, list[Ban]]) -> tuple[bool, str]:
         """`(eligible, effect)` as `answer` gives them, without building the answer."""
@@ -224,6 +252,11 @@ class EligibilityService:
         if rows:
             connection.execute(_INSERT_CHECK, rows[0] if len(rows) == 1 else rows)
         return ids
+
+
+# The verdicts a check row records; shared, as 100,000 rows hold a handful of distinct ones.
+_VERDICTS = {(eligible, effect): {"eligible": eligible, "effect": effect}
+             for effect in ("none", *EFFECTS) for eligible in (True, False)}
 
 
 class _Helper(threading.Thread):
@@ -601,17 +634,12 @@ class CheckLog:
         """Write what is held and end the COPY: every row is then in the transaction."""
         if self._added != len(self.ids):
             error = ValueError(f"{self._added} rows added for {len(self.ids)} ids")
-            self.__exit__(ValueError, error, None)
+            self._end(error)
             raise error
-        try:
-            if self._copy is not None:
-                self._copy = None
-                self._copying.__exit__(None, None, None)
-            elif self._rows:
-                rows, self._rows = self._rows, []
-                self._insert(rows)
-        finally:
-            self._close_cursor()
+        rows, self._rows = self._rows, []
+        self._end(None)
+        if rows:
+            self._insert(rows)
 
     def __enter__(self) -> "CheckLog":
         return self
@@ -619,18 +647,19 @@ class CheckLog:
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         if kind is None:
             self.close()
-            return
-        try:
-            if self._copy is not None:  # ends the COPY with the error: nothing of it is stored
-                self._copy = None
-                self._copying.__exit__(kind, error, trace)
-        finally:
-            self._close_cursor()
+        else:
+            self._end(error)
 
-    def _close_cursor(self) -> None:
-        if self._cursor is not None:
-            cursor, self._cursor = self._cursor, None
-            cursor.close()
+    def _end(self, error: BaseException | None) -> None:
+        """End the COPY (with `error`, if any: then nothing of it is stored) and its cursor."""
+        try:
+            if self._copy is not None:
+                self._copy = None
+                self._copying.__exit__(type(error) if error else None, error, None)
+        finally:
+            if self._cursor is not None:
+                cursor, self._cursor = self._cursor, None
+                cursor.close()
 
     def _insert(self, rows: Sequence[tuple[str, str, bool, str]]) -> None:
         """SQLite: INSERTs of `_ROWS_PER_INSERT` rows each, a quarter faster than executemany's
@@ -642,7 +671,6 @@ class CheckLog:
                 {**constant, "id": check_id, "subject_ref": ref, "eligible": eligible, "effect": effect}
                 for check_id, ref, eligible, effect in rows])
             return
-        self._cursor = cursor = _driver_cursor(connection)
         prepared = _prepared_insert(dialect)
         template = prepared.parameters({**self._constant, "id": None, "subject_ref": None, "eligible": None,
                                         "effect": None})
@@ -654,16 +682,17 @@ class CheckLog:
         full = f"{head} VALUES {', '.join([one] * _ROWS_PER_INSERT)}"
         flat: list[Any] = []
         count = 0
-        for check_id, subject_ref, eligible, effect in rows:
-            row = template.copy()
-            row[i_id], row[i_ref], row[i_eligible], row[i_effect] = check_id, subject_ref, to_bool(eligible), effect
-            flat += row
-            count += 1
-            if count == _ROWS_PER_INSERT:
-                cursor.execute(full, flat)
-                flat, count = [], 0
-        if count:
-            cursor.execute(f"{head} VALUES {', '.join([one] * count)}", flat)
+        with closing(_driver_cursor(connection)) as cursor:
+            for check_id, subject_ref, eligible, effect in rows:
+                row = template.copy()
+                row[i_id], row[i_ref], row[i_eligible], row[i_effect] = check_id, subject_ref, to_bool(eligible), effect
+                flat += row
+                count += 1
+                if count == _ROWS_PER_INSERT:
+                    cursor.execute(full, flat)
+                    flat, count = [], 0
+            if count:
+                cursor.execute(f"{head} VALUES {', '.join([one] * count)}", flat)
 
 
 _ROWS_PER_COPY_WRITE = 10_000  # about 1 MB of COPY text

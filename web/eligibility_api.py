@@ -15,11 +15,9 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from blacklist.bans import Ban
 from blacklist.clock import now, today
 from blacklist.db import compact_json
-from blacklist.eligibility import (EFFECTS, CheckLog, EligibilityService, Found, MeasureCatalog, Ref, SingleCheck,
-                                   canonical_answers)
+from blacklist.eligibility import EligibilityService, MeasureCatalog, SingleCheck, canonical_answers
 from blacklist.errors import InvalidInputError
 from blacklist.identifiers import (InvalidIdentifierError, hash_id_number, is_normal_valid_uscc, mask_id_number,
                                    validate_id_number, validate_uscc)
@@ -219,47 +217,18 @@ def post_batch(args: dict[str, Any]) -> Response:
     caller = current_caller()
     with _collector_paused():
         refs = _batch_refs(subjects)
-        version, found, bans, ids = _answer_in_parts(refs, domain, as_of, known_at, measures,
-                                                     caller.id if caller else None)
+        writer = db()
+        with services().lookups() as session:
+            version, found, bans, ids = EligibilityService(session, measures).check_and_log(
+                writer, refs, domain, as_of, known_at, caller.id if caller else None, _PART)
+        writer.commit()  # every answer is on record before the first one leaves
     head = {"list_version": version, "domain": domain, "as_of": as_of.isoformat(), "known_at": known_at.isoformat(),
             "count": len(refs)}
     texts = canonical_answers(refs, found, domain, as_of, measures, ids, version, bans)
     return Response(_batch_body(head, texts, signer()), mimetype="application/json")
 
 
-_PART = 20_000  # subjects looked up, then recorded, at a time
-
-
-def _answer_in_parts(refs: Sequence[Ref], domain: str, as_of: dt.date, known_at: dt.datetime,
-                     measures: MeasureCatalog, token_id: int | None
-                     ) -> tuple[str, dict[str, dict[str, Found]], dict[int, list[Ban]], list[str]]:
-    """A batch's list version, subjects found, statutory bans and check ids, every answer
-    recorded and committed before this returns.
-
-    `_PART` subjects at a time are looked up, answered and handed to the check log, which on
-    PostgreSQL streams them into one COPY: the server stores one part while the next is
-    looked up (a 100,000-subject batch waited 0.3-0.45 s for the COPY to end when it began
-    after the last lookup). One list version for all: read first, and every lookup bounded by
-    `known_at`, as the lookup's chunks always were.
-    """
-    writer = db()
-    found: dict[str, dict[str, Found]] = {"uscc": {}, "id_hash": {}}
-    bans: dict[int, list[Ban]] = {}
-    with services().lookups() as session:
-        reader = EligibilityService(session, measures)
-        version = reader.version(domain, known_at)
-        with CheckLog(writer, len(refs), token_id, domain, as_of, known_at, version) as log:
-            for start in range(0, len(refs), _PART):
-                part = refs[start:start + _PART]
-                part_found = reader.subjects(part, as_of, known_at)
-                part_bans = reader.bans(part_found, domain, as_of, known_at)
-                log.add(part, [_VERDICTS[verdict] for verdict in reader.verdicts(part, part_found, domain, as_of,
-                                                                                  part_bans)])
-                for scheme, by_key in part_found.items():
-                    found[scheme].update(by_key)
-                bans.update(part_bans)
-    writer.commit()  # every answer is on record before the first one leaves
-    return version, found, bans, log.ids
+_PART = 20_000  # subjects looked up, then logged, at a time (`EligibilityService.check_and_log`)
 
 
 _PAUSE_LOCK = threading.Lock()
@@ -287,11 +256,6 @@ def _collector_paused() -> Iterator[None]:
             _pausing -= 1
             if _pausing == 0 and _resume:
                 gc.enable()
-
-
-# The verdicts a check row records; shared, as 100,000 rows hold a handful of distinct ones.
-_VERDICTS = {(eligible, effect): {"eligible": eligible, "effect": effect}
-             for effect in ("none", *EFFECTS) for eligible in (True, False)}
 
 
 def _batch_refs(subjects: list[Any]) -> list[tuple[str, str, dict[str, Any]]]:
